@@ -1,0 +1,132 @@
+"""The unit of work every user action runs in: one transaction, the audit trail, the outbox, and idempotency under a
+caller-supplied request ID (a repeated submission gets the same answer and changes nothing)."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from models.errors import ConcurrentEdit, Refusal
+from models.store import AuditEvent, OutboxRow, RequestRecord
+from models.timing import as_utc, utcnow
+
+from .db import Store
+
+log = logging.getLogger("lostcontact.casework")
+
+
+@dataclass
+class Work:
+    """What an action has at hand: the session, the clock, and who acts."""
+
+    session: Session
+    now: Any
+    actor_id: str | None
+    request_id: str | None
+    action: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def audit(self, *, case_id: str | None = None, org_id: str | None = None, **payload: Any) -> None:
+        self.session.add(AuditEvent(at=self.now, actor_id=self.actor_id, org_id=org_id, action=self.action,
+                                    case_id=case_id, request_id=self.request_id, payload=_jsonable(payload)))
+
+    def advance(self, case_id: str, event: str, **payload: Any) -> None:
+        """Tell the case's flow run that the store moved on (drained by the case runner after the commit)."""
+        self.session.add(OutboxRow(case_id=case_id, event=event, payload=_jsonable(payload), created_at=self.now,
+                                   tries=0))
+
+
+def fingerprint(action: str, payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps([action, _jsonable(payload)], sort_keys=True, ensure_ascii=False)
+                          .encode()).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=_default, ensure_ascii=False))
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    if hasattr(value, "__dict__"):
+        return {k: v for k, v in vars(value).items() if not k.startswith("_")}
+    return str(value)
+
+
+@contextmanager
+def _transaction(store: Store) -> Iterator[Session]:
+    session = store.writing()
+    try:
+        yield session
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentEdit() from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def action(name: str) -> Callable:
+    """Make a casework function a user action.
+
+    The function is called as `fn(work, **kwargs)` inside one transaction; callers call `fn(store, request_id=...,
+    actor_id=..., now=..., **kwargs)`. With a request ID, a repeat with the same arguments returns the first answer
+    and writes nothing; the same ID with other arguments is refused."""
+
+    def wrap(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        @functools.wraps(fn)
+        def run(store: Store, *, request_id: str | None = None, actor_id: str | None = None, now=None,
+                **kwargs: Any) -> dict[str, Any]:
+            moment = as_utc(now) if now is not None else utcnow()
+            print_ = fingerprint(name, {"actor": actor_id, **kwargs})
+            if request_id:
+                replay = _replay(store, request_id, name, print_)
+                if replay is not None:
+                    return replay
+            try:
+                with _transaction(store) as session:
+                    work = Work(session, moment, actor_id, request_id, name)
+                    result = fn(work, **kwargs)
+                    if request_id:
+                        session.add(RequestRecord(request_id=request_id, action=name, fingerprint=print_,
+                                                  result=_jsonable(result), created_at=moment))
+                        session.flush()
+                    return result
+            except IntegrityError:
+                # Two identical submissions raced: the loser answers with the winner's result.
+                if request_id:
+                    replay = _replay(store, request_id, name, print_)
+                    if replay is not None:
+                        return replay
+                raise
+
+        run.action_name = name  # type: ignore[attr-defined]
+        return run
+
+    return wrap
+
+
+def _replay(store: Store, request_id: str, name: str, print_: str) -> dict[str, Any] | None:
+    with store.reading() as session:
+        seen = session.scalar(select(RequestRecord).where(RequestRecord.request_id == request_id))
+        if seen is None:
+            return None
+        if seen.action != name or seen.fingerprint != print_:
+            raise Refusal("request_id_reused", f"请求编号{request_id}已用于另一项操作（{seen.action}），不能用于不同内容的提交",
+                          "DOMAIN §5", request_id=request_id)
+        return {**seen.result, "replayed": True}

@@ -1,0 +1,26 @@
+"""Alembic environment: runs on the engine handed over by `migrations.upgrade`, or on LOSTCONTACT_DB_URL."""
+from __future__ import annotations
+
+from alembic import context
+
+from models.store import Base
+
+cfg = context.config
+target_metadata = Base.metadata
+
+
+def run() -> None:
+    engine = cfg.attributes.get("engine")
+    if engine is None:
+        from casework.db import Store
+
+        engine = Store().engine
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run()

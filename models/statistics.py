@@ -1,0 +1,121 @@
+"""The statistics table 与党组织失去联系党员规范管理和组织处置有关情况统计表, columns A-X [002 annex 5].
+
+A table computed here is built from leaf counts, so the six relations hold by construction. A table typed in by
+hand is checked with `broken_relations`, which names each relation that does not hold."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .catalogue import Column
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWX"
+
+HEADINGS: dict[str, str] = {
+    "A": "超过六个月未与党组织联系的党员总数",
+    "B": "经查找取得联系的党员总数",
+    "C": "纳入组织管理人数",
+    "D": "其中：保留组织关系人数",
+    "E": "其中：停止党籍人数",
+    "F": "其中：限期改正人数",
+    "G": "给予组织处置出党人数",
+    "H": "劝退或劝而不退除名人数",
+    "I": "自行脱党除名人数",
+    "J": "退党除名人数",
+    "K": "不予承认党员资格人数",
+    "L": "取消预备党员资格人数",
+    "M": "开除党籍人数",
+    "N": "目前尚在调查核实人数",
+    "O": "目前仍未取得联系的党员总数",
+    "P": "给予组织处置出党人数",
+    "Q": "自行脱党除名人数",
+    "R": "取消预备党员资格人数",
+    "S": "停止党籍人数",
+    "T": "确定无法取得联系而停止党籍人数",
+    "U": "因出国（境）定居而停止党籍人数",
+    "V": "开除党籍人数",
+    "W": "尚在查找联系人数",
+    "X": "确认已死亡的人数",
+}
+
+# The relations printed under the table: A＝B+O+X；B＝C+G+M+N；G＝H+I+J+K+L；O＝P+S+V+W；P＝Q+R；S=T+U.
+RELATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("A", ("B", "O", "X")),
+    ("B", ("C", "G", "M", "N")),
+    ("G", ("H", "I", "J", "K", "L")),
+    ("O", ("P", "S", "V", "W")),
+    ("P", ("Q", "R")),
+    ("S", ("T", "U")),
+)
+
+
+@dataclass(frozen=True)
+class BrokenRelation:
+    total: str
+    parts: tuple[str, ...]
+    total_value: int
+    parts_value: int
+
+    @property
+    def formula(self) -> str:
+        return f"{self.total}＝{'+'.join(self.parts)}"
+
+    @property
+    def message(self) -> str:
+        shown = "+".join(self.parts)
+        return (f"{self.formula}不成立：{self.total}（{HEADINGS[self.total]}）为{self.total_value}，"
+                f"而{shown}为{self.parts_value}")
+
+
+def table_from_columns(columns: Iterable[Column]) -> dict[str, int]:
+    """The whole table from one leaf column per case."""
+    n = Counter(c.value for c in columns)
+    t = {letter: 0 for letter in LETTERS}
+    for leaf in "DEFHIJKLMNQRTUVWX":
+        t[leaf] = n.get(leaf, 0)
+    t["C"] = n.get("C", 0) + t["D"] + t["E"] + t["F"]
+    t["G"] = t["H"] + t["I"] + t["J"] + t["K"] + t["L"]
+    t["B"] = t["C"] + t["G"] + t["M"] + t["N"]
+    t["P"] = t["Q"] + t["R"]
+    t["S"] = t["T"] + t["U"]
+    t["O"] = t["P"] + t["S"] + t["V"] + t["W"]
+    t["A"] = t["B"] + t["O"] + t["X"]
+    return t
+
+
+def broken_relations(table: dict[str, int]) -> list[BrokenRelation]:
+    """Every relation of the form, plus "D, E, F are of which items of C", that a given table breaks."""
+    broken = []
+    for total, parts in RELATIONS:
+        value = sum(int(table.get(p, 0)) for p in parts)
+        if int(table.get(total, 0)) != value:
+            broken.append(BrokenRelation(total, parts, int(table.get(total, 0)), value))
+    of_which = sum(int(table.get(p, 0)) for p in "DEF")
+    if of_which > int(table.get("C", 0)):
+        broken.append(BrokenRelation("C", ("D", "E", "F"), int(table.get("C", 0)), of_which))
+    return broken
+
+
+def check_table(table: dict[str, object]) -> list[str]:
+    """Chinese messages for everything wrong with a hand-entered table: missing or negative cells, broken relations."""
+    problems = []
+    clean: dict[str, int] = {}
+    for letter in LETTERS:
+        raw = table.get(letter)
+        try:
+            value = int(str(raw).strip()) if raw is not None and str(raw).strip() != "" else None
+        except ValueError:
+            value = None
+        if value is None:
+            problems.append(f"{letter}列（{HEADINGS[letter]}）未填写或不是整数：{raw!r}")
+            value = 0
+        elif value < 0:
+            problems.append(f"{letter}列（{HEADINGS[letter]}）不能为负数：{value}")
+        clean[letter] = value
+    for b in broken_relations(clean):
+        if b.parts == ("D", "E", "F"):
+            problems.append(f"D、E、F是C的“其中”项，之和{b.parts_value}不能大于C（{b.total_value}）")
+        else:
+            problems.append(b.message)
+    return problems
