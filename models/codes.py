@@ -252,6 +252,7 @@ class StepKind(LabelledEnum):
     SEARCH = "search", "查找联系"
     PROPOSAL = "proposal", "调查核实并提出处置意见"
     REVIEW = "review", "审批步骤"
+    JUDGEMENT = "judgement", "限期改正期满评估"
 
 
 class StepStatus(LabelledEnum):

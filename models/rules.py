@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .catalogue import Contact, Disposition, Procedure, StepSpec, procedure
+from .catalogue import Column, Contact, Disposition, Procedure, StepSpec, procedure
 from .codes import STAGE_ORDER, Action, Body, CaseState, MemberKind, Outcome, Role, Stage, Verdict
 from .errors import Refusal
 from .timing import suspension_review_due
@@ -239,6 +239,20 @@ def step_of(facts: CaseFacts) -> StepSpec:
     if facts.procedure is None or facts.step_index is None:
         raise Refusal("no_open_step", "本案当前没有待审批的步骤", "DOMAIN §5")
     return procedure(facts.procedure, facts.catalogue_version).steps[facts.step_index]
+
+
+# ---------------------------------------------------------------- where the statistics count a case
+
+def case_column(*, dead: bool, contact: Contact | None, effective: Procedure | None,
+                contact_when_effective: Contact | None = None) -> Column:
+    """The one leaf column of [002 annex 5] a case is counted in: confirmed dead (X); else the column of the latest
+    disposition in effect (by the search result when it took effect); else still being investigated (N) when
+    contacted, or still searching (W)."""
+    if dead:
+        return Column.X
+    if effective is not None:
+        return effective.column_for(contact_when_effective or contact or Contact.UNREACHABLE)
+    return Column.N if contact is Contact.CONTACTED else Column.W
 
 
 # ---------------------------------------------------------------- no quotas, no rush [001 §4]

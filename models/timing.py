@@ -17,6 +17,14 @@ OUT_OF_CONTROL_MONTHS = 1  # [002 measure 2]
 SUSPENSION_REVIEW_YEARS = 2  # [000 §4]
 DEFAULT_CORRECTION_MONTHS = 6  # DECISION (DOMAIN §6): set in the resolution, default 6 months
 RECEIPT_MONTHS = 1  # [000 §2]
+# DECISION: how long a step may wait before it counts as late and is escalated, when no campaign phase sets an
+# earlier deadline. The seeds' example campaign gives the whole search 16 days [004]; configurable per deployment.
+STEP_DUE_DAYS = {"search": 16, "proposal": 15, "review": 15, "judgement": 15}
+
+
+def step_due(kind: str, opened_at: dt.datetime, phase_due: dt.datetime | None = None) -> dt.datetime:
+    due = opened_at + dt.timedelta(days=STEP_DUE_DAYS[kind])
+    return min(due, phase_due) if phase_due and phase_due > opened_at else due
 
 
 def lost_contact_cutoff(campaign_start: dt.date) -> dt.date:

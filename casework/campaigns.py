@@ -1,0 +1,90 @@
+"""Campaigns (集中排查): a base committee starts one from its roster; every member lost-contact as of the start date
+gets a case whose first step, the direct search, lands in the branch's inbox."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from models.catalogue import CURRENT_VERSION, Column
+from models.codes import Body, CampaignPhase, CaseState, FollowUpKind, FollowUpStatus, OrgKind, Stage, StepKind
+from models.errors import Refusal
+from models.rules import check_actor
+from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, FollowUp, Member
+from models.timing import LOCAL_TZ, UTC, is_lost_contact, local_midnight
+
+from .cases import open_step
+from .orgs import actor_roles, descendants, get_org, org_names
+from .uow import Work, action
+
+
+def phase_due_at(value: str | dt.date | dt.datetime) -> dt.datetime:
+    """A deadline given as a date means the end of that local day; a date-time is taken in Asia/Shanghai unless it
+    names its zone (the seeds give deadlines like "3月28日下午5:00")."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value) if "T" in value or " " in value else dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
+    return local_midnight(value + dt.timedelta(days=1))
+
+
+def lost_contact_members(session, base_committee_id: str, start_date: dt.date) -> list[Member]:
+    """Members of the branches under a base committee who are lost-contact as of a campaign's start date."""
+    members = session.scalars(select(Member).where(Member.branch_id.in_(descendants(session, base_committee_id))))
+    return [m for m in members if is_lost_contact(m.last_contact_on, start_date)]
+
+
+@action("start_campaign")
+def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, start_date: str,
+                   phases: dict[str, str] | None = None) -> dict[str, Any]:
+    """Start a campaign for a base committee: find who is lost-contact as of `start_date` (six months back, [004]),
+    open one case per member with the direct search open, and schedule the phase deadlines."""
+    s = work.session
+    org = get_org(s, org_id)
+    if org.kind is not OrgKind.BASE_COMMITTEE:
+        raise Refusal("not_base_committee", f"集中排查由基层党委发起，{org.name}是{org.kind.label}", "004")
+    roles = actor_roles(s, work.actor_id)
+    check_actor(Body.BASE_COMMITTEE, org_id, roles, deciding=True, org_names=org_names(s, [org_id, *roles]))
+    if not campaign_id.strip() or s.get(Campaign, campaign_id) is not None:
+        raise Refusal("campaign_exists", f"排查活动编号“{campaign_id}”为空或已被使用", "004")
+    try:
+        start = dt.date.fromisoformat(start_date)
+    except ValueError:
+        raise Refusal("bad_date", f"排查开始日期“{start_date}”不是有效日期（应为YYYY-MM-DD）", "004") from None
+    campaign = Campaign(id=campaign_id, org_id=org_id, name=name, start_date=start, created_by=work.actor_id,
+                        created_at=work.now)
+    s.add(campaign)
+    for key, due in (phases or {}).items():
+        try:
+            phase = CampaignPhase(key)
+            due_at = phase_due_at(due)
+        except ValueError:
+            raise Refusal("bad_phase", f"阶段“{key}”或其截止时间“{due}”无效", "004") from None
+        s.add(CampaignPhaseRow(campaign_id=campaign_id, phase=phase, starts_on=start, due_at=due_at))
+        s.add(FollowUp(id=f"{campaign_id}:phase:{phase.value}", kind=FollowUpKind.PHASE_DEADLINE,
+                       campaign_id=campaign_id, subject_id=phase.value, due_at=due_at, status=FollowUpStatus.PENDING,
+                       created_at=work.now))
+    s.flush()
+
+    already_open = dict(s.execute(select(Case.member_id, Case.id).where(Case.state != CaseState.CLOSED)).all())
+    opened, skipped = [], []
+    members = sorted(lost_contact_members(s, org_id, start), key=lambda m: (m.branch_id, m.name, m.id_number))
+    for n, member in enumerate(members, start=1):
+        if member.id in already_open:
+            skipped.append({"member_id": member.id, "name": member.name, "open_case": already_open[member.id]})
+            continue
+        case = Case(id=f"{campaign_id}-{n:05d}", campaign_id=campaign_id, member_id=member.id,
+                    branch_id=member.branch_id, base_committee_id=org_id, catalogue_version=CURRENT_VERSION,
+                    state=CaseState.SEARCHING, search_stage=Stage.DIRECT, column=Column.W, opened_at=work.now,
+                    lost_reasons=member.situation.label if member.situation else None)
+        s.add(case)
+        s.add(CaseColumn(case_id=case.id, column=Column.W, since=work.now))
+        s.flush()
+        step = open_step(work, case, kind=StepKind.SEARCH, body=Stage.DIRECT.body, title=Stage.DIRECT.label,
+                         stage=Stage.DIRECT)
+        work.advance(case.id, "case_opened", step_id=step.id)
+        opened.append(case.id)
+    work.audit(org_id=org_id, campaign_id=campaign_id, start_date=start, opened=len(opened), skipped=len(skipped))
+    return {"campaign_id": campaign_id, "start_date": start.isoformat(), "cases_opened": len(opened),
+            "case_ids": opened, "skipped": skipped}

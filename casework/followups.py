@@ -1,0 +1,175 @@
+"""Follow-ups that must fire on time, even years later: the two-year suspension review, the end of a correction
+period, the transfer receipt, the campaign phase deadlines. Each is a row with its due time; firing one is an action
+that happens exactly once (a fired or cancelled row answers, it does not act again)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+
+from models.catalogue import Column, CURRENT_VERSION, Disposition
+from models.codes import (Body, CaseState, FollowUpKind, FollowUpStatus, Stage, StepKind, StepStatus)
+from models.errors import NotFound, Refusal
+from models.store import Case, CaseColumn, DispositionRow, FollowUp, Member, Step, TransferLetter
+from models.timing import correction_end_due, local_midnight, receipt_due, suspension_review_due
+
+from .cases import case_summary, load_case, open_step
+from .store_ids import next_id
+from .uow import Work, action
+
+
+def schedule_followup(work: Work, case: Case, kind: FollowUpKind, row: DispositionRow | None) -> FollowUp:
+    if kind is FollowUpKind.TWO_YEAR_REVIEW:
+        due = suspension_review_due(case.suspended_at)
+    elif kind is FollowUpKind.CORRECTION_END:
+        due = correction_end_due(row.effective_at, int(row.params.get("correction_months", 6)))
+    else:
+        raise ValueError(f"{kind} is not scheduled from a disposition")
+    followup = FollowUp(id=next_id(work.session, FollowUp, f"{case.id}:{kind.value}:"), kind=kind, case_id=case.id,
+                        subject_id=row.id if row else None, due_at=due, status=FollowUpStatus.PENDING,
+                        created_at=work.now)
+    work.session.add(followup)
+    work.session.flush()
+    work.advance(case.id, "followup_scheduled", followup_id=followup.id, due_at=due.isoformat(), kind=kind)
+    return followup
+
+
+def cancel_followups(work: Work, case_id: str, kind: FollowUpKind, *, note: str) -> list[str]:
+    rows = work.session.scalars(select(FollowUp).where(FollowUp.case_id == case_id, FollowUp.kind == kind,
+                                                       FollowUp.status == FollowUpStatus.PENDING)).all()
+    for f in rows:
+        f.status, f.cancelled_at, f.note = FollowUpStatus.CANCELLED, work.now, note
+        work.advance(case_id, "followup_cancelled", followup_id=f.id)
+    return [f.id for f in rows]
+
+
+def due_followups(session, now) -> list[str]:
+    return list(session.scalars(select(FollowUp.id).where(FollowUp.status == FollowUpStatus.PENDING,
+                                                          FollowUp.due_at <= now).order_by(FollowUp.due_at)))
+
+
+@action("fire_followup")
+def fire_followup(work: Work, *, followup_id: str) -> dict[str, Any]:
+    s = work.session
+    f = s.scalar(select(FollowUp).where(FollowUp.id == followup_id).with_for_update())
+    if f is None:
+        raise NotFound("后续事项", followup_id)
+    if f.status is not FollowUpStatus.PENDING:
+        return {"followup_id": f.id, "fired": False, "status": f.status.value, "note": f.note}
+    if f.due_at > work.now:
+        raise Refusal("not_due", f"“{f.kind.label}”到期时间为{f.due_at.isoformat()}，尚未到期", "DOMAIN §6",
+                      due_at=f.due_at.isoformat())
+    note, opened = _FIRE[f.kind](work, f)
+    f.status, f.fired_at, f.note = FollowUpStatus.FIRED, work.now, note
+    work.audit(case_id=f.case_id, followup_id=f.id, kind=f.kind, note=note, opened=opened)
+    return {"followup_id": f.id, "fired": True, "kind": f.kind.value, "note": note, "opened_step": opened,
+            "case": case_summary(work, s.get(Case, f.case_id)) if f.case_id else None}
+
+
+def _two_year_review(work: Work, f: FollowUp) -> tuple[str, str | None]:
+    from .dispositions import start_by_rule
+
+    case = load_case(work, f.case_id)
+    if case.state is not CaseState.SUSPENDED:
+        return f"案件状态为“{case.state.label}”，不再按自行脱党处置", None
+    step = start_by_rule(work, case, Disposition.REMOVAL_AFTER_SUSPENSION, "停止党籍满两年，经多方努力确实无法取得联系")
+    return "停止党籍已满两年仍无法取得联系，按自行脱党除名程序办理", step.id
+
+
+def _correction_end(work: Work, f: FollowUp) -> tuple[str, str | None]:
+    case = load_case(work, f.case_id)
+    if case.state is not CaseState.CORRECTING:
+        return f"案件状态为“{case.state.label}”，无需评估", None
+    step = open_step(work, case, kind=StepKind.JUDGEMENT, body=Body.BRANCH_COMMITTEE,
+                     title="限期改正期满，支委会评估改正情况")
+    work.advance(case.id, "judgement_opened", step_id=step.id)
+    return "限期改正期满，待支委会评估", step.id
+
+
+def _transfer_receipt(work: Work, f: FollowUp) -> tuple[str, str | None]:
+    """No receipt: a possible pocket member. First ask the receiving organisation; if the member is not there,
+    search as for a lost-contact member [001 §2] [004 §4]: a case opens with the direct search, where asking the
+    receiving organisation is the first attempt."""
+    letter = work.session.get(TransferLetter, f.subject_id)
+    if letter.receipt_on is not None:
+        return "回执已收到", None
+    member = work.session.get(Member, letter.member_id)
+    from .orgs import org_chain
+
+    chain = org_chain(work.session, member.branch_id)
+    case = Case(id=f"POCKET-{letter.id}", campaign_id=None, member_id=member.id, branch_id=member.branch_id,
+                base_committee_id=chain.base_committee, catalogue_version=CURRENT_VERSION, state=CaseState.SEARCHING,
+                search_stage=Stage.DIRECT, column=Column.W, opened_at=work.now,
+                lost_reasons=f"组织关系介绍信（转往{letter.receiving_org}）开出后未收到回执，疑似“口袋”党员")
+    work.session.add(case)
+    work.session.add(CaseColumn(case_id=case.id, column=Column.W, since=work.now))
+    work.session.flush()
+    step = open_step(work, case, kind=StepKind.SEARCH, body=Body.BRANCH,
+                     title=f"直接联系（先向接收党组织{letter.receiving_org}核实）", stage=Stage.DIRECT)
+    work.advance(case.id, "case_opened", step_id=step.id)
+    return "逾期未收到回执，已按失联党员开始查找", step.id
+
+
+def _phase_deadline(work: Work, f: FollowUp) -> tuple[str, str | None]:
+    kinds = [StepKind.SEARCH] if f.subject_id == "search" else [StepKind.PROPOSAL, StepKind.REVIEW, StepKind.JUDGEMENT]
+    late = work.session.scalar(
+        select(func.count()).select_from(Step).join(Case, Case.id == Step.case_id)
+        .where(Case.campaign_id == f.campaign_id, Step.status == StepStatus.OPEN, Step.kind.in_(kinds))) or 0
+    return f"阶段截止时仍有{late}项待办未完成", None
+
+
+_FIRE = {
+    FollowUpKind.TWO_YEAR_REVIEW: _two_year_review,
+    FollowUpKind.CORRECTION_END: _correction_end,
+    FollowUpKind.TRANSFER_RECEIPT: _transfer_receipt,
+    FollowUpKind.PHASE_DEADLINE: _phase_deadline,
+}
+
+
+def fire_due(store, now) -> list[dict[str, Any]]:
+    """The daily sweep: fire everything that came due while nothing ran. Each firing is its own transaction and
+    carries a request ID of its own, so overlapping sweeps fire each follow-up once."""
+    with store.reading() as s:
+        ids = due_followups(s, now)
+    return [fire_followup(store, request_id=f"fire:{fid}", now=now, followup_id=fid) for fid in ids]
+
+
+# ---------------------------------------------------------------- transfer letters and receipts [000 §2]
+
+@action("issue_transfer_letter")
+def issue_transfer_letter(work: Work, *, letter_id: str, member_id: str, receiving_org: str, issued_on: str,
+                          validity_days: int) -> dict[str, Any]:
+    """Record a transfer letter; its receipt is due one month after the member reports within the letter's validity."""
+    from .orgs import actor_roles
+
+    member = work.session.get(Member, member_id)
+    if member is None:
+        raise NotFound("党员", member_id)
+    if member.branch_id not in actor_roles(work.session, work.actor_id):
+        raise Refusal("wrong_level", "组织关系介绍信由党员所在党支部（或其基层党委）开具", "000 §2")
+    if not 1 <= int(validity_days) <= 365:
+        raise Refusal("bad_validity", "介绍信有效期应为1至365天", "DOMAIN §9")
+    if work.session.get(TransferLetter, letter_id) is not None:
+        raise Refusal("letter_exists", f"介绍信编号{letter_id}已存在", "000 §2")
+    issued = dt.date.fromisoformat(issued_on)
+    due_day = receipt_due(issued, int(validity_days))
+    work.session.add(TransferLetter(id=letter_id, member_id=member_id, receiving_org=receiving_org, issued_on=issued,
+                                    validity_days=int(validity_days), created_at=work.now))
+    work.session.add(FollowUp(id=f"receipt:{letter_id}", kind=FollowUpKind.TRANSFER_RECEIPT, subject_id=letter_id,
+                              due_at=local_midnight(due_day), status=FollowUpStatus.PENDING, created_at=work.now))
+    work.audit(org_id=member.branch_id, letter_id=letter_id, member_id=member_id, receiving_org=receiving_org)
+    return {"letter_id": letter_id, "receipt_due": due_day.isoformat()}
+
+
+@action("record_receipt")
+def record_receipt(work: Work, *, letter_id: str, received_on: str) -> dict[str, Any]:
+    letter = work.session.get(TransferLetter, letter_id)
+    if letter is None:
+        raise NotFound("组织关系介绍信", letter_id)
+    letter.receipt_on = dt.date.fromisoformat(received_on)
+    f = work.session.get(FollowUp, f"receipt:{letter_id}")
+    if f is not None and f.status is FollowUpStatus.PENDING:
+        f.status, f.cancelled_at, f.note = FollowUpStatus.CANCELLED, work.now, "回执已收到"
+    work.audit(letter_id=letter_id, received_on=received_on)
+    return {"letter_id": letter_id, "receipt_on": letter.receipt_on.isoformat()}

@@ -1,0 +1,231 @@
+"""Reading the store: inboxes, the full-process record of a case (one person, one file), the roster of lost-contact
+members, the register of members still unreachable, the work ledger, the statistics table, the out-of-control list."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.catalogue import FORM_BOXES, Column, Contact, procedure
+from models.codes import StepKind, StepStatus
+from models.errors import NotFound
+from models.statistics import HEADINGS, table_from_columns
+from models.store import (Attempt, AuditEvent, Case, CaseColumn, DispositionRow, FollowUp, Material, Member,
+                          Organisation, Person, PersonRole, Referral, Step)
+from models.timing import is_out_of_control, local_date, lost_contact_duration
+
+from .orgs import descendants
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# ---------------------------------------------------------------- inbox
+
+def inbox(session: Session, *, now: dt.datetime, person_id: str | None = None,
+          org_id: str | None = None) -> list[dict[str, Any]]:
+    """What waits on an organisation (or on every organisation a person acts for), oldest due first, with its age
+    and whether it is late."""
+    if person_id:
+        orgs = list(session.scalars(select(PersonRole.org_id).where(PersonRole.person_id == person_id)).unique())
+    else:
+        orgs = [org_id]
+    rows = session.execute(
+        select(Step, Case, Member.name).join(Case, Case.id == Step.case_id).join(Member, Member.id == Case.member_id)
+        .where(Step.org_id.in_(orgs), Step.status == StepStatus.OPEN).order_by(Step.due_at, Step.id)
+    ).all()
+    return [{
+        "step_id": step.id, "case_id": case.id, "member_name": name, "kind": step.kind.value,
+        "title": step.title, "body": step.body.value, "body_label": step.body.label, "org_id": step.org_id,
+        "opened_at": _iso(step.opened_at), "due_at": _iso(step.due_at),
+        "age_days": (now - step.opened_at).days, "late": bool(step.due_at and step.due_at < now),
+        "case_version": case.version,
+    } for step, case, name in rows]
+
+
+# ---------------------------------------------------------------- the full-process record
+
+def dossier(session: Session, case_id: str) -> dict[str, Any]:
+    """Everything on record for one case: the member, every search attempt, every step with who decided what and
+    when, dispositions, materials, referrals, follow-ups and the audit trail; and the boxes of the form
+    失联党员查找处置全程纪实表 filled from them."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("案件", case_id)
+    member = session.get(Member, case.member_id)
+    branch = session.get(Organisation, case.branch_id)
+    people = {p.id: p.name for p in session.scalars(select(Person))}
+    steps = session.scalars(select(Step).where(Step.case_id == case_id).order_by(Step.seq)).all()
+    attempts = session.scalars(select(Attempt).where(Attempt.case_id == case_id).order_by(Attempt.attempted_at,
+                                                                                          Attempt.id)).all()
+    dispositions = session.scalars(select(DispositionRow).where(DispositionRow.case_id == case_id)
+                                   .order_by(DispositionRow.seq)).all()
+    materials = session.scalars(select(Material).where(Material.case_id == case_id).order_by(Material.id)).all()
+    referrals = session.scalars(select(Referral).where(Referral.case_id == case_id).order_by(Referral.id)).all()
+    followups = session.scalars(select(FollowUp).where(FollowUp.case_id == case_id).order_by(FollowUp.due_at)).all()
+    audit = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)).all()
+    end = case.search_ended_on or local_date(case.closed_at or dt.datetime.now(dt.timezone.utc))
+    return {
+        "case_id": case.id, "campaign_id": case.campaign_id, "state": case.state.value,
+        "state_label": case.state.label, "column": case.column.value, "version": case.version,
+        "catalogue_version": case.catalogue_version, "flow_run_id": case.flow_run_id,
+        "member": member_view(member, branch),
+        "lost_contact_time": lost_contact_duration(member.last_contact_on, end),
+        "lost_reasons": case.lost_reasons, "conduct": case.conduct,
+        "contact": case.contact.value if case.contact else None,
+        "suspended_at": _iso(case.suspended_at),
+        "attempts": [{
+            "stage": a.stage.value, "stage_label": a.stage.label, "method": a.method, "description": a.description,
+            "attempted_at": _iso(a.attempted_at), "witness": a.witness, "remark": a.remark,
+            "outcome": a.outcome.value, "outcome_label": a.outcome.label,
+            "recorded_by": people.get(a.recorded_by, a.recorded_by),
+        } for a in attempts],
+        "steps": [{
+            "step_id": s.id, "kind": s.kind.value, "title": s.title, "body": s.body.value, "body_label": s.body.label,
+            "org_id": s.org_id, "status": s.status.value, "status_label": s.status.label,
+            "opened_at": _iso(s.opened_at), "closed_at": _iso(s.closed_at), "due_at": _iso(s.due_at),
+            "decided_by": people.get(s.decided_by, s.decided_by) if s.decided_by else None,
+            "verdict": s.verdict.value if s.verdict else None, "opinion": s.opinion,
+            "member_signed": s.member_signed, "signature_note": s.signature_note, "guide": s.guide,
+            "vote": s.vote, "disposition_id": s.disposition_id, "step_key": s.step_key,
+            "reopened_from": s.reopened_from,
+        } for s in steps],
+        "dispositions": [{
+            "disposition_id": d.id, "code": d.code.value, "title": d.code.label, "status": d.status,
+            "grounds": d.grounds, "params": d.params, "proposed_at": _iso(d.proposed_at),
+            "effective_at": _iso(d.effective_at), "completed_at": _iso(d.completed_at),
+            "materials_required": list(procedure(d.code, d.catalogue_version).materials),
+        } for d in dispositions],
+        "materials": [{"disposition_id": m.disposition_id, "kind": m.kind, "reference": m.reference,
+                       "filed_by": people.get(m.filed_by, m.filed_by), "filed_at": _iso(m.filed_at)}
+                      for m in materials],
+        "referrals": [{"target": r.target.value, "target_label": r.target.label, "summary": r.summary,
+                       "referred_at": _iso(r.referred_at)} for r in referrals],
+        "followups": [{"followup_id": f.id, "kind": f.kind.value, "kind_label": f.kind.label,
+                       "due_at": _iso(f.due_at), "status": f.status.value, "note": f.note} for f in followups],
+        "form": form_boxes(case, steps, people),
+        "audit": [{"at": _iso(e.at), "actor": people.get(e.actor_id, e.actor_id), "action": e.action,
+                   "payload": e.payload} for e in audit],
+    }
+
+
+def form_boxes(case: Case, steps, people: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The review boxes of the full-process record, each with every decision that filled it (a rejected and then
+    re-decided step shows both, in order)."""
+    boxes: dict[str, list[dict[str, Any]]] = {key: [] for key in FORM_BOXES}
+    if case.conduct:
+        boxes["investigation"].append({"text": case.conduct, "by": None, "at": None})
+    for s in steps:
+        if s.kind is not StepKind.REVIEW or s.status is StepStatus.OPEN or s.step_index is None:
+            continue
+        box = _box_of(s)
+        if box:
+            text = s.opinion or ""
+            if s.vote:
+                text += (f"（应到{s.vote['entitled']}人，实到{s.vote['present']}人，赞成{s.vote['in_favour']}票，"
+                         f"反对{s.vote['against']}票，弃权{s.vote['abstaining']}票）")
+            if s.signature_note:
+                text += f"（本人未签字：{s.signature_note}）"
+            boxes[box].append({"text": text, "title": s.title, "verdict": s.verdict.label if s.verdict else None,
+                               "by": people.get(s.decided_by, s.decided_by), "at": _iso(s.closed_at)})
+    return boxes
+
+
+def _box_of(step: Step) -> str | None:
+    from models.store import DispositionRow as D  # noqa: N817
+
+    session = Session.object_session(step)
+    row = session.get(D, step.disposition_id)
+    return procedure(row.code, row.catalogue_version).steps[step.step_index].form_box
+
+
+def member_view(member: Member, branch: Organisation | None = None) -> dict[str, Any]:
+    return {
+        "member_id": member.id, "name": member.name, "gender": member.gender.label, "ethnicity": member.ethnicity,
+        "birth_date": _iso(member.birth_date), "joined_on": _iso(member.joined_on), "id_number": member.id_number,
+        "phone": member.phone, "position": member.position,
+        "occupation": member.occupation.value if member.occupation else None,
+        "occupation_display": member.occupation.display if member.occupation else None,
+        "kind": member.kind.label, "last_contact_on": _iso(member.last_contact_on),
+        "situation": member.situation.value if member.situation else None,
+        "situation_display": member.situation.display if member.situation else None,
+        "backup_contact": member.backup_contact, "remarks": member.remarks,
+        "branch_id": member.branch_id, "branch_name": branch.name if branch else None,
+        "org_category": branch.category.value if branch and branch.category else None,
+        "org_category_display": branch.category.display if branch and branch.category else None,
+    }
+
+
+# ---------------------------------------------------------------- lists for forms
+
+def _cases_under(session: Session, org_id: str, campaign_id: str | None):
+    q = select(Case, Member, Organisation).join(Member, Member.id == Case.member_id) \
+        .join(Organisation, Organisation.id == Case.branch_id).where(Case.branch_id.in_(descendants(session, org_id)))
+    if campaign_id:
+        q = q.where(Case.campaign_id == campaign_id)
+    return session.execute(q.order_by(Organisation.id, Case.id)).all()
+
+
+def ledger(session: Session, org_id: str, campaign_id: str | None = None) -> list[dict[str, Any]]:
+    """失联党员工作台账 [000 §6]: every lost-contact member with where their search and disposition stand. The roster
+    of lost-contact members 失联党员名册 [002] prints the same rows with the codes of §2."""
+    rows = []
+    for case, member, branch in _cases_under(session, org_id, campaign_id):
+        current = session.get(DispositionRow, case.disposition_id) if case.disposition_id else None
+        last = current or session.scalar(select(DispositionRow).where(DispositionRow.case_id == case.id)
+                                         .order_by(DispositionRow.seq.desc()).limit(1))
+        rows.append({
+            **member_view(member, branch), "case_id": case.id, "state": case.state.value,
+            "state_label": case.state.label, "column": case.column.value,
+            "search_stage": case.search_stage.label if case.search_stage else None,
+            "contact": case.contact.label if case.contact else "查找中",
+            "disposition": last.code.label if last else None, "disposition_status": last.status if last else None,
+            "lost_contact_time": lost_contact_duration(member.last_contact_on, case.search_ended_on
+                                                       or local_date(case.opened_at)),
+        })
+    return rows
+
+
+def unreachable_register(session: Session, org_id: str, campaign_id: str | None = None) -> list[dict[str, Any]]:
+    """经查找仍然无法取得联系党员登记表 [002]: members still unreachable after every stage of the search."""
+    out = []
+    for case, member, branch in _cases_under(session, org_id, campaign_id):
+        if case.contact in (Contact.UNREACHABLE, Contact.SUSPENDED) and case.search_ended_on:
+            out.append({**member_view(member, branch), "case_id": case.id, "column": case.column.value,
+                        "state_label": case.state.label,
+                        "lost_contact_time": lost_contact_duration(member.last_contact_on, case.search_ended_on)})
+    return out
+
+
+# ---------------------------------------------------------------- statistics
+
+def statistics(session: Session, org_id: str, *, campaign_id: str | None = None,
+               as_of: dt.datetime | None = None) -> dict[str, Any]:
+    """The table A-X for every case under an organisation, as of a moment (each case in the column it stood in
+    then). Built from leaf columns, so the six relations hold by construction."""
+    case_ids = [c.id for c, _m, _o in _cases_under(session, org_id, campaign_id)]
+    columns: list[Column] = []
+    if as_of is None:
+        columns = list(session.scalars(select(Case.column).where(Case.id.in_(case_ids))))
+    else:
+        history: dict[str, Column] = {}
+        for chunk in range(0, len(case_ids), 500):
+            for cid, col in session.execute(
+                    select(CaseColumn.case_id, CaseColumn.column)
+                    .where(CaseColumn.case_id.in_(case_ids[chunk:chunk + 500]), CaseColumn.since <= as_of)
+                    .order_by(CaseColumn.since, CaseColumn.id)):
+                history[cid] = col
+        columns = list(history.values())
+    table = table_from_columns(columns)
+    return {"org_id": org_id, "campaign_id": campaign_id, "as_of": _iso(as_of), "table": table,
+            "headings": HEADINGS}
+
+
+def out_of_control_members(session: Session, org_id: str, as_of: dt.date) -> list[dict[str, Any]]:
+    """失控党员名单 [002 measure 2]: away more than a month without reporting to the branch."""
+    members = session.scalars(select(Member).where(Member.branch_id.in_(descendants(session, org_id)),
+                                                   Member.away_since.is_not(None))).all()
+    return [member_view(m) for m in members if is_out_of_control(m.away_since, m.reported_to_branch, as_of)]
