@@ -1,7 +1,7 @@
 """Fixtures: a real case store on SQLite and on PostgreSQL, each migrated by Alembic.
 
 SQLite: one migrated template file per session, copied for every test. PostgreSQL: one database migrated per session
-(LOSTCONTACT_TEST_PG_URL, default the local server's `test` database, in a schema of its own), truncated for every
+(LOSTCONTACT_TEST_PG_URL, default the local server's `test` database, in a schema of this process's own), truncated for every
 test; TRUNCATE does not fire the audit log's append-only row triggers."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from models.store import Base
 from models.timing import UTC
 
 PG_URL = os.environ.get("LOSTCONTACT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PG_SCHEMA = "lostcontact_test"
+PG_SCHEMA = f"lostcontact_test_{os.getpid()}"  # one per test process, so parallel runs never collide
 
 
 @pytest.fixture(scope="session")
@@ -37,12 +37,14 @@ def pg_store():
     with admin.engine.begin() as c:
         c.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
         c.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-    admin.dispose()
     sep = "&" if "?" in PG_URL else "?"
     store = Store(f"{PG_URL}{sep}options=-csearch_path%3D{PG_SCHEMA}")
     store.upgrade()
     yield store
     store.dispose()
+    with admin.engine.begin() as c:
+        c.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    admin.dispose()
 
 
 def _truncate(store: Store) -> None:

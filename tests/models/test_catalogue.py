@@ -1,0 +1,76 @@
+"""The disposition catalogue as data: what DOMAIN.md §5 and [003] say, checked without a database."""
+import pytest
+
+from models.catalogue import CATALOGUES, CURRENT_VERSION, Column, Contact, Disposition, procedure, procedures
+from models.codes import Action, Body, CaseState, FollowUpKind, Level, MemberKind
+
+
+def test_every_disposition_has_a_procedure_with_one_effective_step():
+    assert {p.code for p in procedures()} == set(Disposition)
+    for p in procedures():
+        assert sum(s.effective for s in p.steps) == 1, p.code
+        assert p.materials, p.code
+        assert len({s.key for s in p.steps}) == len(p.steps), p.code
+
+
+def test_the_longest_chain_is_seven_steps_two_levels_above_the_branch():
+    for code in (Disposition.PERSUADE_WITHDRAW, Disposition.SELF_ABANDONMENT, Disposition.REMOVAL_AFTER_SUSPENSION):
+        steps = procedure(code).steps
+        assert [(s.body, s.action) for s in steps] == [
+            (Body.BRANCH_COMMITTEE, Action.OPINION), (Body.BASE_COMMITTEE, Action.REVIEW),
+            (Body.UPPER_DEPARTMENT, Action.PRE_REVIEW), (Body.GENERAL_MEETING, Action.VOTE),
+            (Body.BASE_COMMITTEE, Action.REVIEW), (Body.UPPER_DEPARTMENT, Action.APPROVE), (Body.BRANCH, Action.NOTIFY)]
+        assert steps[5].effective and steps[3].needs_signature and steps[3].needs_guide
+        assert {s.body.level for s in steps} == {Level.BRANCH, Level.BASE_COMMITTEE, Level.UPPER_DEPARTMENT}
+
+
+def test_correction_needs_the_base_committee_only():
+    steps = procedure(Disposition.CORRECT_IN_TIME).steps
+    assert Body.UPPER_DEPARTMENT not in {s.body for s in steps}
+    assert [s.key for s in steps] == ["branch_committee_opinion", "base_pre_review", "general_meeting",
+                                      "base_approval", "notify"]
+    assert procedure(Disposition.CORRECT_IN_TIME).followups == (FollowUpKind.CORRECTION_END,)
+    assert procedure(Disposition.CORRECT_IN_TIME).result_state is CaseState.CORRECTING
+
+
+@pytest.mark.parametrize("code,column,applies", [
+    (Disposition.NORMAL_MANAGEMENT, Column.C_OTHER, Contact.CONTACTED),
+    (Disposition.KEEP_RELATION, Column.D, Contact.CONTACTED),
+    (Disposition.SUSPEND_ABROAD, Column.E, Contact.CONTACTED),
+    (Disposition.CORRECT_IN_TIME, Column.F, Contact.CONTACTED),
+    (Disposition.PERSUADE_WITHDRAW, Column.H, Contact.CONTACTED),
+    (Disposition.SELF_ABANDONMENT, Column.I, Contact.CONTACTED),
+    (Disposition.VOLUNTARY_WITHDRAWAL, Column.J, Contact.CONTACTED),
+    (Disposition.NON_RECOGNITION, Column.K, Contact.CONTACTED),
+    (Disposition.CANCEL_PROBATIONARY, Column.L, Contact.CONTACTED),
+    (Disposition.SUSPEND_UNREACHABLE, Column.T, Contact.UNREACHABLE),
+    (Disposition.SUSPEND_ABROAD_UNREACHABLE, Column.U, Contact.UNREACHABLE),
+    (Disposition.REMOVAL_AFTER_SUSPENSION, Column.Q, Contact.SUSPENDED),
+    (Disposition.CANCEL_PROBATIONARY_UNREACHABLE, Column.R, Contact.UNREACHABLE),
+])
+def test_statistics_column_and_applicability(code, column, applies):
+    p = procedure(code)
+    assert p.column_for(applies) is column
+    assert applies in p.applies_to
+
+
+def test_expulsion_is_counted_by_the_search_result():
+    p = procedure(Disposition.EXPULSION)
+    assert (p.column_for(Contact.CONTACTED), p.column_for(Contact.UNREACHABLE)) == (Column.M, Column.V)
+
+
+def test_unreachable_members_are_suspended_only_when_full_members():
+    for code in (Disposition.SUSPEND_UNREACHABLE, Disposition.SUSPEND_ABROAD_UNREACHABLE, Disposition.SUSPEND_ABROAD):
+        assert procedure(code).member_kinds == frozenset({MemberKind.FULL})
+    for code in (Disposition.CANCEL_PROBATIONARY, Disposition.CANCEL_PROBATIONARY_UNREACHABLE):
+        assert procedure(code).member_kinds == frozenset({MemberKind.PROBATIONARY})
+
+
+def test_non_recognition_is_approved_by_a_county_or_higher_department():
+    assert procedure(Disposition.NON_RECOGNITION).steps[-1].body is Body.COUNTY_DEPARTMENT
+
+
+def test_versions_are_kept_apart():
+    assert CURRENT_VERSION in CATALOGUES
+    with pytest.raises(KeyError):
+        procedure(Disposition.NORMAL_MANAGEMENT, "1999.1")
