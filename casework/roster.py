@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -137,15 +136,14 @@ class ParsedRoster:
 def parse_roster(data: bytes, filename: str = "roster.csv") -> ParsedRoster:
     """Read a roster file's bytes (CSV or XLSX, detected from the content). Refuses a file it cannot read or that
     lacks a required column."""
+    warnings: list[dict[str, Any]] = []
     if data[:4] == b"PK\x03\x04":
-        fmt, encoding, lines = "xlsx", None, _xlsx_lines(data)
-        warnings = []
+        fmt, encoding, lines = "xlsx", None, _xlsx_lines(data, warnings)
     elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise Refusal("roster_format", f"{filename}是旧版Excel（.xls）文件，请另存为.xlsx或CSV后导入", RULE)
     else:
         text, encoding = decode_text(data, filename)
         fmt, lines = "csv", _csv_lines(text)
-        warnings = []
     return _rows_from_lines(lines, filename=filename, fmt=fmt, encoding=encoding, warnings=warnings)
 
 
@@ -177,7 +175,19 @@ def _csv_lines(text: str) -> Iterator[tuple[int, list[Any]]]:
         previous = reader.line_num
 
 
-def _xlsx_lines(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_lines(data: bytes, warnings: list[dict[str, Any]]) -> list[tuple[int, list[Any]]]:
+    """The first sheet's rows as (sheet row number, cell values). A small stdlib reader first (openpyxl's reader
+    takes seconds for 10,000 rows of inline strings); openpyxl for anything it does not understand."""
+    try:
+        name, count, lines = _xlsx_fast(data)
+    except Exception:  # noqa: BLE001 — anything unusual goes to the full reader, which gives the real error
+        name, count, lines = _xlsx_openpyxl(data)
+    if count > 1:
+        warnings.append({"line": None, "message": f"工作簿有{count}个工作表，只导入了第一个（“{name}”）"})
+    return lines
+
+
+def _xlsx_openpyxl(data: bytes) -> tuple[str, int, list[tuple[int, list[Any]]]]:
     import openpyxl
 
     try:
@@ -186,10 +196,127 @@ def _xlsx_lines(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         raise Refusal("roster_format", f"无法读取Excel文件：{exc}", RULE) from None
     try:
         sheet = book.worksheets[0]
-        for line, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            yield line, list(cells)
+        lines = [(line, list(cells))
+                 for line, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)]
+        return sheet.title, len(book.worksheets), lines
     finally:
         book.close()
+
+
+# Number formats that show a date: the built-in ones, and the locale-defined ids 27-36 and 50-58 that Chinese,
+# Japanese and Korean Excel use for 年月日 formats.
+_DATE_FORMAT_IDS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _xlsx_fast(data: bytes) -> tuple[str, int, list[tuple[int, list[Any]]]]:
+    import posixpath
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    from openpyxl.styles.numbers import is_date_format
+
+    book = zipfile.ZipFile(io.BytesIO(data))
+    workbook = ET.fromstring(book.read("xl/workbook.xml"))
+    ns = workbook.tag[:workbook.tag.index("}") + 1] if workbook.tag.startswith("{") else ""
+    sheets = workbook.findall(f"{ns}sheets/{ns}sheet")
+    first = sheets[0]
+    rel_id = next(v for k, v in first.attrib.items() if k.endswith("}id"))
+    pr = workbook.find(f"{ns}workbookPr")
+    epoch = dt.datetime(1904, 1, 1) if pr is not None and pr.get("date1904") in ("1", "true") else None
+
+    def part(target: str) -> str:
+        return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+    targets: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for rel in ET.fromstring(book.read("xl/_rels/workbook.xml.rels")):
+        targets[rel.get("Id")] = part(rel.get("Target"))
+        kinds[rel.get("Type", "").rsplit("/", 1)[-1]] = part(rel.get("Target"))
+
+    def text_of(node) -> str:  # <si>/<is>: plain <t>, or rich-text runs <r><t>; never phonetic runs <rPh>
+        out = []
+        for child in node:
+            if child.tag == f"{ns}t":
+                out.append(child.text or "")
+            elif child.tag == f"{ns}r":
+                out.extend(t.text or "" for t in child.iter(f"{ns}t"))
+        return "".join(out)
+
+    shared: list[str] = []
+    if "sharedStrings" in kinds:
+        with book.open(kinds["sharedStrings"]) as stream:
+            for _, el in ET.iterparse(stream):
+                if el.tag == f"{ns}si":
+                    shared.append(text_of(el))
+                    el.clear()
+
+    date_styles: set[int] = set()
+    if "styles" in kinds:
+        styles = ET.fromstring(book.read(kinds["styles"]))
+        custom = {int(f.get("numFmtId")): f.get("formatCode", "") for f in styles.iter(f"{ns}numFmt")}
+        xfs = styles.find(f"{ns}cellXfs")
+        for index, xf in enumerate(xfs if xfs is not None else []):
+            fmt = int(xf.get("numFmtId", "0"))
+            if fmt in _DATE_FORMAT_IDS or (fmt in custom and is_date_format(custom[fmt])):
+                date_styles.add(index)
+
+    def serial_date(number: float) -> dt.datetime:
+        base = epoch or (dt.datetime(1899, 12, 30) if number >= 61 else dt.datetime(1899, 12, 31))
+        return base + dt.timedelta(days=number)
+
+    lines: list[tuple[int, list[Any]]] = []
+    row_tag, cell_tag, value_tag, inline_tag = f"{ns}row", f"{ns}c", f"{ns}v", f"{ns}is"
+    previous_row = 0
+    # One C-speed parse of the sheet part: an event per element (iterparse) costs more than the tree.
+    sheet = ET.fromstring(book.read(targets[rel_id]))
+    for el in sheet.iter(row_tag):
+        number = int(el.get("r") or previous_row + 1)
+        previous_row = number
+        cells: list[Any] = []
+        for c in el.iter(cell_tag):
+            ref = c.get("r")
+            col = _column_index(ref) if ref else len(cells)
+            kind = c.get("t", "n")
+            if kind == "inlineStr":
+                node = c.find(inline_tag)
+                value: Any = text_of(node) if node is not None else None
+            else:
+                v = c.find(value_tag)
+                raw = v.text if v is not None else None
+                if raw is None:
+                    value = None
+                elif kind == "s":
+                    value = shared[int(raw)]
+                elif kind in ("str", "e"):
+                    value = raw
+                elif kind == "b":
+                    value = raw.strip() in ("1", "true")
+                elif kind == "d":
+                    value = dt.datetime.fromisoformat(raw.rstrip("Z"))
+                else:
+                    num = float(raw) if any(ch in raw for ch in ".eE") else int(raw)
+                    value = serial_date(num) if int(c.get("s", "0")) in date_styles else num
+            if col >= len(cells):
+                cells.extend([None] * (col + 1 - len(cells)))
+            cells[col] = value
+        lines.append((number, cells))
+    return first.get("name", ""), len(sheets), lines
+
+
+_COLUMN_CACHE: dict[str, int] = {}
+
+
+def _column_index(ref: str) -> int:
+    """0-based column of a cell reference like "AB12"."""
+    letters = ref.rstrip("0123456789")
+    index = _COLUMN_CACHE.get(letters)
+    if index is None:
+        index = 0
+        for ch in letters.upper():
+            index = index * 26 + (ord(ch) - 64)
+        index = _COLUMN_CACHE[letters] = index - 1
+    return index
 
 
 def cell_text(value: Any) -> str:
@@ -395,8 +522,10 @@ def check_rows(rows: list[dict[str, Any]], *, columns: Iterable[str], branches: 
 
 
 def check_row(row: dict[str, Any], *, present: set[str], branches: BranchIndex, today: dt.date) -> CheckedRow:
+    cells = {k: v.strip() if isinstance(v, str) else cell_text(v) for k, v in row.items() if k != "line"}
+
     def text(key: str) -> str:
-        return str(row.get(key) or "").strip()
+        return cells.get(key) or ""
 
     name = text("name")
     checked = CheckedRow(line=int(row["line"]), name=name, id_text=text("id_number"), values={})
@@ -528,9 +657,16 @@ def _check_join(joined: dt.date, month_only: bool, birth: dt.date | None, reason
     if (joined.year, joined.month) < (birth.year, birth.month) or (not month_only and joined < birth):
         reasons.append(f"入党时间（{shown}）早于出生日期（{birth.isoformat()}）")
         return
-    adult = birth + relativedelta(years=18)
+    adult = _years_after(birth, 18)
     if (joined.year, joined.month) < (adult.year, adult.month) or (not month_only and joined < adult):
         warnings.append(f"入党时未满18周岁（入党时间{shown}，出生日期{birth.isoformat()}）")
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def _check_category(raw: str, branch: OrgInfo, warnings: list[str]) -> None:
@@ -695,10 +831,12 @@ def import_roster_file(store, path, *, base_committee_id: str, actor_id: str | N
 
 def lost_contact_members(session: Session, base_committee_id: str, start_date: dt.date) -> list[Member]:
     """Members of the branches under a base committee who are lost-contact as of a campaign start (DOMAIN §3: last
-    contact on or before six calendar months back, or none recorded), ordered by branch, name and ID number."""
+    contact on or before six calendar months back, or none recorded), ordered by branch id, name (by code point)
+    and ID number."""
     org_ids = descendants(session, base_committee_id)
     cutoff = lost_contact_cutoff(start_date)
-    query = (select(Member).where(Member.branch_id.in_(org_ids),
-                                  or_(Member.last_contact_on.is_(None), Member.last_contact_on <= cutoff))
-             .order_by(Member.branch_id, Member.name, Member.id_number))
-    return [m for m in session.scalars(query) if is_lost_contact(m.last_contact_on, start_date)]
+    query = select(Member).where(Member.branch_id.in_(org_ids),
+                                 or_(Member.last_contact_on.is_(None), Member.last_contact_on <= cutoff))
+    found = [m for m in session.scalars(query) if is_lost_contact(m.last_contact_on, start_date)]
+    # Sorted here, not in SQL: PostgreSQL's collation would order Chinese names differently from SQLite.
+    return sorted(found, key=lambda m: (m.branch_id, m.name, m.id_number))
