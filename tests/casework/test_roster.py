@@ -494,3 +494,13 @@ def test_lost_contact_at_month_end(orgs):
         now=dt.datetime(2026, 8, 31, 1, tzinfo=dt.timezone.utc))
     with orgs.reading() as s:
         assert [m.name for m in lost_contact_members(s, "TOWN", dt.date(2026, 8, 31))] == ["二月底"]
+
+
+def test_the_seeds_organisation_category_column_is_checked_against_the_branch(orgs):
+    rows = [person("甲", 党组织类别="③农村"), person("乙", 党组织类别="①"), person("丙", 党组织类别="十")]
+    report = run(orgs, csv_bytes(rows))
+    assert report["created"] == 3
+    assert report["warnings"] == [
+        {"line": 3, "name": "乙", "message": "党组织类别①国有企业与东村党支部登记的③农村不符，以党支部登记为准"},
+        {"line": 4, "name": "丙", "message": "党组织类别“十”不是有效代码，已忽略（以党支部登记的类别为准）"},
+    ]
