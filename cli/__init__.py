@@ -1,0 +1,1 @@
+"""The `lostcontact` command: every action a committee takes, scriptably (see cli/REFERENCE.md)."""

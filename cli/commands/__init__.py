@@ -1,0 +1,1 @@
+"""The subcommands of `lostcontact`, one module per area; loaded on use by `cli.main.LazyGroup`."""
