@@ -1,0 +1,87 @@
+"""How the papers write dates, codes and statuses: the way the seeds' forms print them."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from models.codes import CIRCLED
+from models.timing import LOCAL_TZ, as_utc
+
+DISPOSITION_STATUS = {
+    "in_progress": "审批中",
+    "effective": "已生效",
+    "completed": "已办结",
+    "withdrawn": "已撤回",
+}
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return as_utc(value).astimezone(LOCAL_TZ).date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value)
+    if "T" in text or len(text) > 10:
+        return as_utc(dt.datetime.fromisoformat(text)).astimezone(LOCAL_TZ).date()
+    return dt.date.fromisoformat(text)
+
+
+def _as_local(value) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return as_utc(moment).astimezone(LOCAL_TZ)
+
+
+def year_month(value) -> str:
+    """出生年月, 入党时间: “1985.05”."""
+    d = _as_date(value)
+    return f"{d:%Y.%m}" if d else ""
+
+
+def full_date(value) -> str:
+    """出生日期 of the ledger: “1985.05.20”."""
+    d = _as_date(value)
+    return f"{d:%Y.%m.%d}" if d else ""
+
+
+def cn_date(value) -> str:
+    """The “年 月 日” line of a box: “2026年3月7日” (local date in Asia/Shanghai)."""
+    d = _as_date(value)
+    return f"{d.year}年{d.month}月{d.day}日" if d else ""
+
+
+def local_minute(value) -> str:
+    """The 时间 of a search attempt: “2026.03.07 09:00” (Asia/Shanghai)."""
+    moment = _as_local(value)
+    return f"{moment:%Y.%m.%d %H:%M}" if moment else ""
+
+
+def circled(number) -> str:
+    """A numbered code as the forms print it: 3 -> “③”."""
+    if number in (None, ""):
+        return ""
+    return CIRCLED[int(number) - 1]
+
+
+def code_label(display: str | None) -> tuple[str, str]:
+    """“③农村” -> (“③”, “农村”)."""
+    if not display:
+        return "", ""
+    return display[0], display[1:]
+
+
+def text_width(text: object) -> int:
+    """Display width in half-width cells: a Chinese character counts two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text or ""))
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+def safe_filename(text: str) -> str:
+    """A file name from a case id and a member's name, kept readable (Chinese stays) but safe on every system."""
+    return _UNSAFE.sub("_", text).strip("._") or "unnamed"

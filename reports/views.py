@@ -1,0 +1,301 @@
+"""The papers' contents, read from the store through `casework.queries` and shaped as the forms lay them out.
+
+Templates only lay out what these functions return, so the same rows feed the HTML and the XLSX."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from casework.queries import dossier, ledger, unreachable_register
+from models.catalogue import FORM_BOXES
+from models.codes import Occupation, OrgCategory, Situation
+
+from .fmt import (DISPOSITION_STATUS, cn_date, code_label, full_date, local_minute, year_month)
+from .sources import campaign_info, org_name, unit_of
+
+# The seal printed at the foot of each box of 附件4, as the form prints it.
+BOX_SEALS: dict[str, str | None] = {
+    "investigation": "党支部（盖章）",
+    "branch_committee_opinion": "党支部（盖章）",
+    "base_pre_review": "党委（盖章）",
+    "upper_pre_review": "党委组织部门（盖章）",
+    "meeting_resolution": "党支部（盖章）",
+    "base_approval": "党委（盖章）",
+    "upper_approval": "党委组织部门（盖章）",
+    "remarks": None,
+}
+# Boxes whose foot carries the “年 月 日” line on the form (the investigation box has only the seal).
+DATED_BOXES = {"branch_committee_opinion", "base_pre_review", "upper_pre_review", "meeting_resolution",
+               "base_approval", "upper_approval"}
+# The paper form has five ruled rows for the search log; fewer attempts leave blank rows, as on paper.
+SEARCH_ROWS_ON_PAPER = 5
+
+FOOTNOTE = "注：此表一式四份，党员所在党支部、基层党委、县委组织部、失联党员查找处置档案资料各存一份。"
+
+
+# Where the label of a box breaks on the form, so no line ends with one lonely character.
+BOX_LABEL_LINES: dict[str, tuple[str, ...]] = {
+    "investigation": ("失联党员表现", "调查核实情况"),
+    "branch_committee_opinion": ("支委会初步", "处置意见"),
+    "base_pre_review": ("基层党委", "预审意见"),
+    "upper_pre_review": ("上一级党委组织", "部门对拟劝退、", "除名处置的", "预审意见"),
+    "meeting_resolution": ("支部党员大会", "决议"),
+    "base_approval": ("基层党委审核", "（审批）意见"),
+    "upper_approval": ("上一级党委组织", "部门对劝退、", "除名处置的", "审批意见"),
+    "remarks": ("备　注",),
+}
+
+
+@dataclass
+class BoxEntry:
+    text: str
+    verdict: str | None
+    rejected: bool
+    by: str | None
+    date: str
+    title: str | None = None
+
+
+@dataclass
+class Box:
+    key: str
+    label: str
+    seal: str | None
+    dated: bool
+    entries: list[BoxEntry] = field(default_factory=list)
+
+    @property
+    def label_lines(self) -> tuple[str, ...]:
+        return BOX_LABEL_LINES.get(self.key, (self.label,))
+
+    @property
+    def last_date(self) -> str:
+        return self.entries[-1].date if self.entries else ""
+
+
+def _meeting_extras(entry: dict[str, Any], steps: list[dict[str, Any]]) -> str:
+    """What the form's text of a general-meeting resolution leaves out: who guided the meeting, and that the member
+    signed (an unsigned resolution already carries the branch's note)."""
+    for s in steps:
+        if s["title"] == entry.get("title") and s["closed_at"] == entry.get("at") and s["vote"]:
+            extra = ""
+            if s["member_signed"]:
+                extra += "（本人已签字）"
+            if s["guide"]:
+                extra += f"（基层党委派员到会指导：{s['guide']}）"
+            return extra
+    return ""
+
+
+def dossier_view(session: Session, case_id: str) -> dict[str, Any]:
+    """附件4 失联党员查找处置全程纪实表 for one case."""
+    d = dossier(session, case_id)
+    m = d["member"]
+    unit = unit_of(session, m["branch_id"])
+    reasons = [x for x in (m.get("situation_display"), d.get("lost_reasons")) if x]
+    if len(reasons) == 2 and reasons[1] in reasons[0]:
+        reasons = reasons[:1]
+    attempts = [{
+        "time": local_minute(a["attempted_at"]),
+        "process": f"{a['stage_label']}（{a['method']}）：{a['description']}",
+        "outcome": a["outcome_label"],
+        "witness": a["witness"],
+        "remark": a["remark"] or "",
+        "recorded_by": a["recorded_by"],
+    } for a in d["attempts"]]
+
+    boxes: list[Box] = []
+    for key, label in FORM_BOXES.items():
+        box = Box(key, label, BOX_SEALS.get(key), key in DATED_BOXES)
+        for e in d["form"].get(key, []):
+            text = e["text"] or ""
+            if key == "meeting_resolution":
+                text += _meeting_extras(e, d["steps"])
+            rejected = bool(e.get("verdict")) and e["verdict"] != "同意"
+            box.entries.append(BoxEntry(text=text, verdict=e.get("verdict"), rejected=rejected, by=e.get("by"),
+                                        date=cn_date(e.get("at")), title=e.get("title")))
+        boxes.append(box)
+
+    remarks = []
+    for disp in d["dispositions"]:
+        remarks.append(f"处置方式：{disp['title']}（{DISPOSITION_STATUS.get(disp['status'], disp['status'])}）")
+    for r in d["referrals"]:
+        remarks.append(f"已移送{r['target_label']}：{r['summary']}（{cn_date(r['referred_at'])}）")
+    if m.get("remarks"):
+        remarks.append(m["remarks"])
+    if m.get("backup_contact"):
+        remarks.append(f"备用联系人：{m['backup_contact']}")
+
+    return {
+        "case_id": d["case_id"],
+        "state_label": d["state_label"],
+        "unit": unit.heading or m.get("branch_name") or "",
+        "member": {
+            "name": m["name"], "gender": m["gender"], "ethnicity": m.get("ethnicity") or "",
+            "birth": year_month(m["birth_date"]), "joined": year_month(m["joined_on"]),
+            "id_number": m["id_number"], "phone": m.get("phone") or "",
+            "branch_name": m.get("branch_name") or "", "kind": m.get("kind") or "",
+            "last_contact": full_date(m.get("last_contact_on")),
+        },
+        "lost_contact_time": d["lost_contact_time"],
+        "lost_reasons": "；".join(reasons),
+        "attempts": attempts,
+        "blank_rows": max(0, SEARCH_ROWS_ON_PAPER - len(attempts)),
+        "boxes": boxes,
+        "remarks": remarks,
+        "footnote": FOOTNOTE,
+    }
+
+
+# ---------------------------------------------------------------- the lists
+
+@dataclass(frozen=True)
+class ListColumn:
+    key: str
+    heading: str
+    width: float  # relative width on paper (mm on landscape A4), also the XLSX width hint
+    align: str = "center"
+
+
+@dataclass
+class ListPaper:
+    """A list filed on paper and in a workbook: 名册, 登记表, 台账."""
+
+    kind: str
+    title: str
+    org_name: str
+    campaign_name: str
+    columns: list[ListColumn]
+    rows: list[dict[str, str]]
+    notes: list[str]
+    footer: list[str]
+
+
+def _code_cell(display: str | None) -> str:
+    circled_, label = code_label(display)
+    return f"{circled_}{label}" if circled_ else ""
+
+
+def _code_legend(title: str, enum_cls) -> str:
+    return f"{title}：" + "；".join(f"{c.circled}{c.label}" for c in enum_cls) + "。"
+
+
+CODE_NOTES = [
+    "与党组织失去联系时间：指党员最近一次参加党组织生活或交纳党费日期至联系查找结束时的时间。",
+    _code_legend("失去联系情形", Situation) + "选⑦的，具体原因在备注栏中注明。",
+    _code_legend("党组织类别", OrgCategory),
+    _code_legend("职业", Occupation),
+]
+
+_REGISTER_COLUMNS = [
+    ListColumn("seq", "序号", 9),
+    ListColumn("name", "姓名", 18),
+    ListColumn("gender", "性别", 9),
+    ListColumn("birth", "出生年月", 17),
+    ListColumn("joined", "入党时间", 17),
+    ListColumn("branch", "组织关系所在党组织", 34, "left"),
+    ListColumn("org_category", "党组织类别", 20),
+    ListColumn("occupation", "职业", 38),
+    ListColumn("situation", "失去联系情形", 28),
+    ListColumn("lost_contact_time", "与党组织失去联系时间", 22),
+]
+
+
+def _remarks(row: dict[str, Any], *extra: str) -> str:
+    parts = [p for p in (*extra, row.get("remarks")) if p]
+    return "；".join(parts)
+
+
+def _register_row(n: int, row: dict[str, Any]) -> dict[str, str]:
+    return {
+        "seq": str(n), "name": row["name"], "gender": row["gender"], "birth": year_month(row["birth_date"]),
+        "joined": year_month(row["joined_on"]), "branch": row.get("branch_name") or "",
+        "org_category": _code_cell(row.get("org_category_display")),
+        "occupation": _code_cell(row.get("occupation_display")),
+        "situation": _code_cell(row.get("situation_display")),
+        "lost_contact_time": row.get("lost_contact_time") or "",
+    }
+
+
+def _heading(session: Session, org_id: str, campaign_id: str | None) -> tuple[str, str]:
+    info = campaign_info(session, campaign_id)
+    return org_name(session, org_id), info.name if info else ""
+
+
+def roster_paper(session: Session, org_id: str, campaign_id: str | None = None) -> ListPaper:
+    """失联党员名册 [002]: every lost-contact member, with the codes of the 填表要求."""
+    rows = []
+    for n, row in enumerate(ledger(session, org_id, campaign_id), 1):
+        r = _register_row(n, row)
+        r["remarks"] = _remarks(row, row.get("kind") if row.get("kind") == "预备党员" else "")
+        rows.append(r)
+    org, campaign = _heading(session, org_id, campaign_id)
+    return ListPaper("roster", "失联党员名册", org, campaign,
+                     [*_REGISTER_COLUMNS, ListColumn("remarks", "备注", 38, "left")], rows,
+                     ["本表由党支部填写，逐级报县（市、区）委组织部。",
+                      "失联党员是指党员组织关系排查工作结束时，与党组织失去联系6个月以上的党员。", *CODE_NOTES],
+                     ["填表人：", "联系电话：", "审核人：", "填报日期："])
+
+
+def unreachable_paper(session: Session, org_id: str, campaign_id: str | None = None) -> ListPaper:
+    """经查找仍然无法取得联系党员登记表 [002]."""
+    rows = []
+    for n, row in enumerate(unreachable_register(session, org_id, campaign_id), 1):
+        r = _register_row(n, row)
+        r["state"] = row.get("state_label") or ""
+        r["remarks"] = _remarks(row, row.get("kind") if row.get("kind") == "预备党员" else "")
+        rows.append(r)
+    org, campaign = _heading(session, org_id, campaign_id)
+    return ListPaper("unreachable", "经查找仍然无法取得联系党员登记表", org, campaign,
+                     [*_REGISTER_COLUMNS, ListColumn("state", "处置情况", 26), ListColumn("remarks", "备注", 30, "left")],
+                     rows,
+                     ["本表由各党（工）委在协调有关部门再次深入查找的基础上填写，报县委组织部。",
+                      "尚未取得联系的党员是指党员组织关系排查工作结束时，与党组织失去联系6个月以上，经多方努力确实无法取得联系的党员。",
+                      *CODE_NOTES],
+                     ["填表人：", "联系电话：", "审核人：", "填报日期："])
+
+
+def _search_status(row: dict[str, Any]) -> str:
+    if row.get("column") == "X":
+        return "确认已死亡"
+    if row.get("state") == "searching":
+        return f"查找中（{row['search_stage']}）" if row.get("search_stage") else "查找中"
+    return row.get("contact") or ""
+
+
+def ledger_paper(session: Session, org_id: str, campaign_id: str | None = None) -> ListPaper:
+    """失联党员工作台账 [000 §6], kept dynamically: the member's data and where search and disposition stand."""
+    rows = []
+    for n, row in enumerate(ledger(session, org_id, campaign_id), 1):
+        disposition = ""
+        if row.get("disposition"):
+            disposition = (f"{row['disposition']}（{DISPOSITION_STATUS.get(row.get('disposition_status'), '')}）"
+                           .replace("（）", ""))
+        rows.append({
+            "seq": str(n), "name": row["name"], "gender": row["gender"], "birth": full_date(row["birth_date"]),
+            "joined": full_date(row["joined_on"]), "position": row.get("position") or "",
+            "phone": row.get("phone") or "", "branch": row.get("branch_name") or "",
+            "lost_contact_time": row.get("lost_contact_time") or "", "search": _search_status(row),
+            "disposition": disposition, "state": row.get("state_label") or "", "case_id": row["case_id"],
+        })
+    org, campaign = _heading(session, org_id, campaign_id)
+    columns = [
+        ListColumn("seq", "序号", 9),
+        ListColumn("name", "姓名", 17),
+        ListColumn("gender", "性别", 9),
+        ListColumn("birth", "出生日期", 20),
+        ListColumn("joined", "加入党组织日期", 20),
+        ListColumn("position", "工作岗位", 26, "left"),
+        ListColumn("phone", "联系电话", 25),
+        ListColumn("branch", "所在党支部", 26, "left"),
+        ListColumn("lost_contact_time", "与党组织失去联系时间", 19),
+        ListColumn("search", "查找情况", 26),
+        ListColumn("disposition", "组织处置情况", 38, "left"),
+        ListColumn("state", "目前状态", 30, "left"),
+        ListColumn("case_id", "档案编号", 22),
+    ]
+    return ListPaper("ledger", "失联党员工作台账", org, campaign, columns, rows,
+                     ["本台账实行动态管理，随查找和处置进展及时更新；与统计表一并经分管领导审签后报送。"],
+                     ["填表人：", "联系电话：", "分管领导（签字）：", "填报日期："])

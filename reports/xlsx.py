@@ -1,0 +1,183 @@
+"""The papers as XLSX workbooks (openpyxl): the same headings as the HTML, merged header cells for the statistics
+table, column widths that fit Chinese text, A4 page setup so the workbook prints like the paper."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy.orm import Session
+
+from models.statistics import LETTERS
+
+from .fmt import text_width
+from .html import _date_text
+from .statistics_form import HEADER, NOTES, TITLE, checked
+from .views import ListPaper, ledger_paper, roster_paper, unreachable_paper
+
+FONT = "宋体"  # what offices open these with; LibreOffice maps it to Noto Serif CJK SC on Debian
+HEAD_FONT = "黑体"
+THIN = Side(style="thin", color="000000")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+PLAIN_LEFT = Alignment(horizontal="left", vertical="center", wrap_text=False)
+
+
+def _fit_width(texts, *, minimum: float = 4, maximum: float = 40) -> float:
+    """An Excel column width (in character cells) that fits the longest line; a Chinese character is two cells."""
+    widest = max((text_width(line) for t in texts for line in str(t or "").splitlines() or [""]), default=0)
+    return max(minimum, min(maximum, widest * 1.1 + 2))
+
+
+def _page_setup(ws: Worksheet, *, landscape: bool, title_rows: str | None = None) -> None:
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.47
+    ws.page_margins.top = ws.page_margins.bottom = 0.55
+    ws.print_options.horizontalCentered = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
+def _merge_text(ws: Worksheet, row: int, first: int, last: int, text: str, *, font: Font,
+                align: Alignment = PLAIN_LEFT, height: float | None = None) -> None:
+    if last > first:
+        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    cell = ws.cell(row=row, column=first, value=text)
+    cell.font, cell.alignment = font, align
+    if height:
+        ws.row_dimensions[row].height = height
+
+
+def write_list(paper: ListPaper, path: str | os.PathLike) -> str:
+    """A list (名册, 登记表, 台账) as one sheet."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = paper.title[:31]
+    n = len(paper.columns)
+    _merge_text(ws, 1, 1, n, paper.title, font=Font(name=FONT, size=18, bold=True), align=CENTER, height=34)
+    meta = f"填报单位（盖章）：{paper.org_name}"
+    if paper.campaign_name:
+        meta += f"　　　　排查工作：{paper.campaign_name}"
+    meta += f"　　　　共{len(paper.rows)}人"
+    _merge_text(ws, 2, 1, n, meta, font=Font(name=FONT, size=11), height=20)
+    head_row = 3
+    for j, col in enumerate(paper.columns, 1):
+        c = ws.cell(row=head_row, column=j, value=col.heading)
+        c.font, c.alignment, c.border = Font(name=HEAD_FONT, size=10, bold=True), CENTER, BOX
+    ws.row_dimensions[head_row].height = 32
+    for i, row in enumerate(paper.rows, head_row + 1):
+        for j, col in enumerate(paper.columns, 1):
+            value: Any = row.get(col.key, "")
+            if col.key == "seq" and str(value).isdigit():
+                value = int(value)
+            c = ws.cell(row=i, column=j, value=value)
+            c.font, c.border = Font(name=FONT, size=10), BOX
+            c.alignment = LEFT if col.align == "left" else CENTER
+            c.number_format = "@" if isinstance(value, str) else "General"
+    for j, col in enumerate(paper.columns, 1):
+        texts = [col.heading, *(r.get(col.key, "") for r in paper.rows)]
+        cap = 14 if col.key == "seq" else (44 if col.align == "left" else 30)
+        ws.column_dimensions[get_column_letter(j)].width = _fit_width(texts, minimum=max(6, col.width / 3.2),
+                                                                      maximum=cap)
+    r = head_row + len(paper.rows) + 2
+    for k, note in enumerate(paper.notes, 1):
+        _merge_text(ws, r, 1, n, f"{k}．{note}", font=Font(name=FONT, size=9), align=LEFT, height=26)
+        r += 1
+    r += 1
+    per = max(1, n // max(1, len(paper.footer)))
+    for k, text in enumerate(paper.footer):
+        first = 1 + k * per
+        last = n if k == len(paper.footer) - 1 else first + per - 1
+        _merge_text(ws, r, first, last, text, font=Font(name=FONT, size=11))
+    ws.freeze_panes = ws.cell(row=head_row + 1, column=1)
+    _page_setup(ws, landscape=True, title_rows=f"{head_row}:{head_row}")
+    return _save(wb, path)
+
+
+def _save(wb: Workbook, path: str | os.PathLike) -> str:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(target)
+    return str(target)
+
+
+def roster_xlsx(session: Session, org_id: str, campaign_id: str | None, path: str | os.PathLike) -> str:
+    """失联党员名册 as XLSX."""
+    return write_list(roster_paper(session, org_id, campaign_id), path)
+
+
+def unreachable_xlsx(session: Session, org_id: str, campaign_id: str | None, path: str | os.PathLike) -> str:
+    """经查找仍然无法取得联系党员登记表 as XLSX."""
+    return write_list(unreachable_paper(session, org_id, campaign_id), path)
+
+
+def ledger_xlsx(session: Session, org_id: str, campaign_id: str | None, path: str | os.PathLike) -> str:
+    """失联党员工作台账 as XLSX."""
+    return write_list(ledger_paper(session, org_id, campaign_id), path)
+
+
+# ---------------------------------------------------------------- the statistics table
+
+STAT_HEADER_ROW = 4  # the first of the three header rows; the letters row and the value row follow
+
+
+def statistics_xlsx(table: dict[str, Any], path: str | os.PathLike, *, org_name: str = "", period_label: str = "",
+                    leader: str = "", filled_by: str = "", phone: str = "", filled_on: Any = None) -> str:
+    """附件5 统计表 as XLSX, its header merged as the form merges it; a table whose relations do not hold is refused
+    like the HTML (`Refusal("statistics_inconsistent")`). Sheet column 1 is 统计时间, columns 2-25 are A-X."""
+    cells = checked(table)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "统计表"
+    last = 1 + len(LETTERS)
+    ws.cell(row=1, column=1, value="附件5").font = Font(name=HEAD_FONT, size=12)
+    _merge_text(ws, 2, 1, last, TITLE, font=Font(name=FONT, size=18, bold=True), align=CENTER, height=36)
+    _merge_text(ws, 3, 1, 12, f"负责领导（签字）：{leader}", font=Font(name=FONT, size=11), height=22)
+    if org_name:
+        _merge_text(ws, 3, 13, last, f"填报单位：{org_name}", font=Font(name=FONT, size=11),
+                    align=Alignment(horizontal="right", vertical="center"))
+    head_font = Font(name=FONT, size=9)
+    for cell in HEADER:
+        r, c = STAT_HEADER_ROW + cell.row, 1 + cell.col
+        if cell.rowspan > 1 or cell.colspan > 1:
+            ws.merge_cells(start_row=r, start_column=c, end_row=r + cell.rowspan - 1,
+                           end_column=c + cell.colspan - 1)
+        x = ws.cell(row=r, column=c, value=cell.text)
+        x.font, x.alignment = head_font, CENTER
+    for r in range(STAT_HEADER_ROW, STAT_HEADER_ROW + 5):
+        for c in range(1, last + 1):
+            ws.cell(row=r, column=c).border = BOX
+    letters_row, values_row = STAT_HEADER_ROW + 3, STAT_HEADER_ROW + 4
+    for k, letter in enumerate(LETTERS, 2):
+        x = ws.cell(row=letters_row, column=k, value=letter)
+        x.font, x.alignment = Font(name=HEAD_FONT, size=10), CENTER
+        v = ws.cell(row=values_row, column=k, value=cells[letter])
+        v.font, v.alignment = Font(name=FONT, size=12), CENTER
+    p = ws.cell(row=values_row, column=1, value=period_label)
+    p.font, p.alignment = Font(name=FONT, size=9), CENTER
+    for r, h in ((STAT_HEADER_ROW, 30), (STAT_HEADER_ROW + 1, 48), (STAT_HEADER_ROW + 2, 110), (letters_row, 18),
+                 (values_row, 28)):
+        ws.row_dimensions[r].height = h
+    ws.column_dimensions["A"].width = _fit_width(["统计时间", period_label], minimum=10, maximum=16)
+    for k in range(2, last + 1):
+        ws.column_dimensions[get_column_letter(k)].width = 7.2
+    r = values_row + 2
+    for note in NOTES:
+        _merge_text(ws, r, 1, last, note, font=Font(name=FONT, size=9), align=LEFT, height=18)
+        r += 1
+    r += 1
+    foot = [(1, 6, f"填表人：{filled_by}"), (7, 12, f"联系电话：{phone}"), (13, 19, f"填报单位（盖章）：{org_name}"),
+            (20, last, f"填报日期：{_date_text(filled_on)}")]
+    for first, end, text in foot:
+        _merge_text(ws, r, first, end, text, font=Font(name=FONT, size=11), height=22)
+    _page_setup(ws, landscape=True)
+    return _save(wb, path)
