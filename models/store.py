@@ -398,3 +398,31 @@ class OutboxRow(Base):
     done_at: Mapped[dt.datetime | None]
     tries: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Notification(Base):
+    """One message actually attempted to one person (notifications/). The UNIQUE `dedupe_key` makes every send
+    idempotent: the row is inserted and committed first (the claim), the message is sent outside any transaction,
+    then the outcome is recorded. `channel` holds URL schemes only (e.g. "mailto,wecombot"), never a secret URL.
+
+    status: sending (claimed, in flight) | sent | failed (a later call may retry, up to a bound on `tries`) |
+    skipped_no_channel (the person has no Apprise URL). kind: step_opened | reminder | escalation | digest."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status_attempted_at", "status", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    step_id: Mapped[str | None] = mapped_column(ForeignKey("steps.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str | None]
+    title: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(30))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    attempted_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
