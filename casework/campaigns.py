@@ -11,11 +11,12 @@ from models.catalogue import CURRENT_VERSION, Column
 from models.codes import Body, CampaignPhase, CaseState, FollowUpKind, FollowUpStatus, OrgKind, Stage, StepKind
 from models.errors import Refusal
 from models.rules import check_actor
-from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, FollowUp, Member
-from models.timing import LOCAL_TZ, UTC, is_lost_contact, local_midnight
+from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, FollowUp
+from models.timing import LOCAL_TZ, UTC, local_midnight
 
 from .cases import open_step
-from .orgs import actor_roles, descendants, get_org, org_names
+from .orgs import actor_roles, get_org, org_names
+from .roster import lost_contact_members
 from .uow import Work, action
 
 
@@ -27,12 +28,6 @@ def phase_due_at(value: str | dt.date | dt.datetime) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return (value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
     return local_midnight(value + dt.timedelta(days=1))
-
-
-def lost_contact_members(session, base_committee_id: str, start_date: dt.date) -> list[Member]:
-    """Members of the branches under a base committee who are lost-contact as of a campaign's start date."""
-    members = session.scalars(select(Member).where(Member.branch_id.in_(descendants(session, base_committee_id))))
-    return [m for m in members if is_lost_contact(m.last_contact_on, start_date)]
 
 
 @action("start_campaign")
@@ -69,7 +64,7 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
 
     already_open = dict(s.execute(select(Case.member_id, Case.id).where(Case.state != CaseState.CLOSED)).all())
     opened, skipped = [], []
-    members = sorted(lost_contact_members(s, org_id, start), key=lambda m: (m.branch_id, m.name, m.id_number))
+    members = lost_contact_members(s, org_id, start)
     for n, member in enumerate(members, start=1):
         if member.id in already_open:
             skipped.append({"member_id": member.id, "name": member.name, "open_case": already_open[member.id]})

@@ -78,3 +78,15 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+_shared: dict[str, Store] = {}
+
+
+def shared_store(url: str | None = None) -> Store:
+    """One Store per URL for the whole process (flows and tasks find the store this way; the runner sets
+    LOSTCONTACT_DB_URL before it runs anything)."""
+    key = normalise_url(url or default_url())
+    if key not in _shared:
+        _shared[key] = Store(key)
+    return _shared[key]

@@ -382,6 +382,16 @@ class RequestRecord(Base):
     created_at: Mapped[dt.datetime]
 
 
+class Installation(Base):
+    """One row: this store's own ID, minted when the schema was created. It keeps Prefect idempotency keys of two
+    stores apart when they share one Prefect server (a fresh demo store against a server that is still running)."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime]
+
+
 class OutboxRow(Base):
     """"Advance the run of case C": written in the same transaction as the decision, drained by the case runner."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import uuid
 
 import pytest
 from sqlalchemy import text
@@ -53,17 +54,27 @@ def _truncate(store: Store) -> None:
         c.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+def _new_installation(store: Store) -> None:
+    """Every test's store is a new installation, as a freshly created store would be."""
+    with store.engine.begin() as c:
+        c.execute(text("DELETE FROM installation"))
+        c.execute(text("INSERT INTO installation (id, created_at) VALUES (:id, :at)"),
+                  {"id": uuid.uuid4().hex, "at": dt.datetime.now(UTC)})
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, tmp_path, sqlite_template):
     if request.param == "sqlite":
         path = tmp_path / "store.sqlite"
         shutil.copy(sqlite_template, path)
         s = Store(f"sqlite:///{path}")
+        _new_installation(s)
         yield s
         s.dispose()
     else:
         s = request.getfixturevalue("pg_store")
         _truncate(s)
+        _new_installation(s)
         yield s
 
 

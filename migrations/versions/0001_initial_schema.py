@@ -4,6 +4,9 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23 11:23:13.080399
 """
+import datetime as dt
+import uuid
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -334,6 +337,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_attempts_case_id'), ['case_id'], unique=False)
 
     _append_only("audit_events")
+    installation = op.create_table(
+        "installation",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_installation")),
+    )
+    op.bulk_insert(installation, [{"id": uuid.uuid4().hex, "created_at": dt.datetime.now(dt.timezone.utc)}])
 
 
 def _append_only(table: str) -> None:
@@ -351,6 +361,7 @@ def _append_only(table: str) -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("installation")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_update ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS audit_events_append_only()")

@@ -1,0 +1,224 @@
+"""The case runner: a long-lived process that drains the outbox and executes case runs in-process.
+
+For each case with pending outbox rows it creates the case's run if it has none, resumes it if it waits, and
+executes the segment here (`prefect.flow_engine.run_flow`) on a bounded thread pool, until the run suspends on the
+step the store shows. It also executes the follow-up, sweep and statistics runs that Prefect holds scheduled once
+they are due. Several runners may share one PostgreSQL store and one Prefect server: claims are per case (see
+`casework.runs`). A runner that dies holding claims is repaired on its restart (its own claims are released at once)
+or by any other runner after the lease."""
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
+                                            FlowRunFilterExpectedStartTime, FlowRunFilterState,
+                                            FlowRunFilterStateType)
+from prefect.client.schemas.objects import StateType
+from prefect.exceptions import ObjectNotFound
+from prefect.flow_runs import resume_flow_run
+from prefect.states import Scheduled
+
+from casework import runs
+from casework.db import Store, shared_store
+from models.timing import utcnow
+from tasks import prefect_api
+
+from . import engine
+from .case import case_flow
+from .followups import daily_sweep, followup_flow, statistics_flow
+
+log = logging.getLogger("lostcontact.runner")
+
+SCHEDULED_FLOWS = {
+    prefect_api.FOLLOWUP_DEPLOYMENT: followup_flow,
+    prefect_api.SWEEP_DEPLOYMENT: daily_sweep,
+    prefect_api.STATISTICS_DEPLOYMENT: statistics_flow,
+}
+
+
+class CaseRunner:
+    def __init__(self, store: Store, *, runner_id: str | None = None, threads: int = 4,
+                 poll_seconds: float = 0.5, scheduled_every: float = 30.0):
+        self.store = store
+        self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.threads = threads
+        self.poll_seconds = poll_seconds
+        self.scheduled_every = scheduled_every
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="case-runner")
+        self.segments = 0
+        self.errors = 0
+        os.environ.setdefault("LOSTCONTACT_DB_URL", store.url)
+        shared_store(store.url)  # tasks find this store through the shared handle
+        engine.cut_suspension_observer()
+
+    # ------------------------------------------------------------ the loop
+
+    def serve(self, stop: threading.Event | None = None) -> None:
+        """Run until `stop` is set (or forever): drain the outbox, run due scheduled runs, sleep a little."""
+        stop = stop or threading.Event()
+        released = runs.release_own(self.store, self.runner_id)
+        if released:
+            log.info("released %d outbox rows this runner held when it stopped", released)
+        last_scheduled = 0.0
+        with engine.in_process_settings():
+            while not stop.is_set():
+                worked = self.drain_once()
+                if time.monotonic() - last_scheduled > self.scheduled_every:
+                    self.run_due_scheduled()
+                    last_scheduled = time.monotonic()
+                if not worked:
+                    stop.wait(self.poll_seconds)
+
+    def drain(self, *, timeout: float = 120.0) -> int:
+        """Drain until the outbox is empty (for tests, benchmarks and the demo). Returns segments executed."""
+        deadline = time.monotonic() + timeout
+        done = 0
+        with engine.in_process_settings():
+            while time.monotonic() < deadline:
+                n = self.drain_once()
+                done += n
+                if n == 0 and runs.pending_count(self.store) == 0:
+                    return done
+                if n == 0:
+                    time.sleep(self.poll_seconds)
+        raise TimeoutError(f"outbox not drained within {timeout}s ({runs.pending_count(self.store)} rows left)")
+
+    def drain_once(self) -> int:
+        claims = runs.claim(self.store, self.runner_id, limit=self.threads * 4, now=utcnow())
+        if not claims:
+            return 0
+        with self.store.reading() as s:
+            infos = {i.case_id: i for i in runs.run_infos(s, [c.case_id for c in claims])}
+        # Prefect's settings (which server, the cuts) live in context variables: each claim runs in a copy of ours.
+        futures = [self._pool.submit(contextvars.copy_context().run, self._advance_safely, c, infos[c.case_id])
+                   for c in claims]
+        return sum(f.result() for f in futures)
+
+    def _advance_safely(self, claim: runs.Claim, info: runs.CaseRunInfo) -> int:
+        try:
+            with engine.in_process_settings():
+                self.advance(claim, info)
+            runs.finish(self.store, claim.outbox_ids, now=utcnow())
+            self.segments += 1
+            return 1
+        except Exception as exc:  # the rows stay in the outbox, to be tried again after the lease
+            self.errors += 1
+            log.exception("case %s: advancing its run failed", claim.case_id)
+            runs.release(self.store, claim.outbox_ids, error=f"{type(exc).__name__}: {exc}")
+            return 0
+
+    # ------------------------------------------------------------ one case
+
+    def client(self):
+        c = getattr(self._local, "client", None)
+        if c is None:
+            c = get_client(sync_client=True)
+            c.__enter__()
+            self._local.client = c
+        return c
+
+    def advance(self, claim: runs.Claim, info: runs.CaseRunInfo) -> str:
+        """Bring the case's run to the step the store shows: create, resume or re-run it, then execute it here."""
+        client = self.client()
+        run = self._read(client, info.flow_run_id) if info.flow_run_id else None
+        if run is None:
+            run = prefect_api.create_case_run(client, prefect_api.case_run_spec(info))
+            runs.attach_flow_runs(self.store, {info.case_id: str(run.id)})
+        state = run.state
+        if state.is_paused():
+            resume_flow_run(run.id, run_input={"event": claim.events[-1], "outbox_ids": list(claim.outbox_ids)})
+        elif state.is_completed():
+            with self.store.reading() as s:
+                if runs.position(s, info.case_id).finished:
+                    return "Completed"
+            # The store moved on after the run finished (it should not): give the case a new run.
+            runs.attach_flow_runs(self.store, {info.case_id: None})
+            return self.advance(claim, runs.CaseRunInfo(**{**info.__dict__, "flow_run_id": None}))
+        elif state.is_running() or state.is_final():
+            # Running although we hold the case's claim: its runner died mid-segment. Failed or crashed: a bug or an
+            # outage. Either way the store says where the case stands, so the run re-executes from the top.
+            client.set_flow_run_state(run.id, Scheduled(message=f"replayed by {self.runner_id}"), force=True)
+        return engine.execute(case_flow, client, run.id)
+
+    @staticmethod
+    def _read(client, run_id: str):
+        try:
+            return client.read_flow_run(UUID(run_id))
+        except ObjectNotFound:
+            return None  # lost with a wiped server: the case gets a new run
+
+    # ------------------------------------------------------------ follow-up, sweep and statistics runs
+
+    def run_due_scheduled(self, now: dt.datetime | None = None) -> int:
+        """Execute the runs of our scheduled deployments whose time has come (each once: a run taken by another
+        runner is no longer Scheduled and is skipped; firing is keyed in the store anyway)."""
+        now = now or utcnow()
+        client = self.client()
+        ids = {}
+        for name, flow in SCHEDULED_FLOWS.items():
+            try:
+                ids[prefect_api.deployment_id(name, client)] = flow
+            except ObjectNotFound:
+                continue
+        if not ids:
+            return 0
+        due = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+                expected_start_time=FlowRunFilterExpectedStartTime(before_=now)),
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(ids))), limit=200)
+        executed = 0
+        with engine.in_process_settings():
+            for run in due:
+                try:
+                    engine.execute(ids[run.deployment_id], client, run.id)
+                    executed += 1
+                except Exception:
+                    log.exception("scheduled run %s failed", run.id)
+        return executed
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m flows.runner`: one case runner process (see deploy/ for running several)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m flows.runner", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=None, help="case store URL (default: LOSTCONTACT_DB_URL or the SQLite file)")
+    parser.add_argument("--threads", type=int, default=None, help="segments executed at once (SQLite: 1)")
+    parser.add_argument("--id", default=None, help="a stable runner name, so a restart frees its own claims at once")
+    parser.add_argument("--apply-deployments", action="store_true", help="register our deployments first")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOSTCONTACT_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    store = shared_store(args.db)
+    threads = args.threads or (1 if store.is_sqlite else 8)
+    if args.apply_deployments:
+        from .deployments import apply_deployments
+
+        apply_deployments()
+    runner = CaseRunner(store, runner_id=args.id, threads=threads)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info("case runner %s: %d thread(s) on %s", runner.runner_id, threads, store.engine.url.render_as_string())
+    runner.serve(stop)
+    runner.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

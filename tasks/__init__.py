@@ -1,0 +1,1 @@
+"""Prefect tasks: thin, idempotent wrappers of casework calls, notification sends and document renders."""

@@ -1,0 +1,78 @@
+"""Prefect tasks of the case flow: thin, idempotent wrappers around store reads, notifications, follow-up runs and
+papers. None of them caches (a resumed run re-executes from the top and must see the store as it is now); each is
+safe to repeat because its effect is keyed in the store (a notification per step and person, a Prefect run per
+follow-up, a paper per case), not in Prefect's cache."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from casework import runs
+from casework.db import shared_store
+from models.codes import FollowUpStatus
+from models.position import Position
+from models.timing import utcnow
+
+from . import prefect_api
+
+log = logging.getLogger("lostcontact.tasks")
+QUIET = dict(cache_policy=NO_CACHE, persist_result=False)
+
+
+@task(name="read-position", **QUIET)
+def read_position(case_id: str) -> Position:
+    with shared_store().reading() as s:
+        return runs.position(s, case_id)
+
+
+@task(name="announce-step", retries=2, retry_delay_seconds=2, **QUIET)
+def announce_step(step_id: str) -> dict:
+    """Tell the people the step waits on (once per step and person: the store's dedupe key)."""
+    from notifications.dispatch import announce_step as announce
+
+    return announce(shared_store(), step_id, now=utcnow())
+
+
+@task(name="schedule-follow-ups", retries=2, retry_delay_seconds=2, **QUIET)
+def schedule_followups(case_id: str) -> dict:
+    """Give every pending follow-up of the case its Prefect run at the due time, and cancel the runs of follow-ups
+    that were fired or cancelled in the store."""
+    with shared_store().reading() as s:
+        rows = runs.followups_to_sync(s, case_id=case_id)
+    return sync_followup_runs(rows)
+
+
+def sync_followup_runs(rows: list[runs.FollowUpRun]) -> dict:
+    created = cancelled = 0
+    installation = None
+    for f in rows:
+        if f.status is FollowUpStatus.PENDING and f.flow_run_id is None:
+            if installation is None:
+                with shared_store().reading() as s:
+                    installation = runs.installation_id(s)
+            run_id = prefect_api.schedule_followup_run(installation, f.followup_id, f.due_at)
+            runs.attach_followup_run(shared_store(), f.followup_id, run_id)
+            created += 1
+        elif f.status is not FollowUpStatus.PENDING and f.flow_run_id:
+            cancelled += prefect_api.cancel_if_scheduled(f.flow_run_id)
+    return {"created": created, "cancelled": cancelled}
+
+
+@task(name="file-papers", retries=1, **QUIET)
+def file_papers(case_id: str) -> str | None:
+    """Write the case's full-process record into the archive (one person, one file); rewritten only if changed."""
+    try:
+        from reports import render_dossier_html
+    except ImportError:  # the reports package is optional for the flow; the store keeps everything anyway
+        return None
+    with shared_store().reading() as s:
+        html = render_dossier_html(s, case_id)
+    path = Path(os.environ.get("LOSTCONTACT_ARCHIVE_DIR", "var/archive")) / f"{case_id}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != html:
+        path.write_text(html, encoding="utf-8")
+    return str(path)
