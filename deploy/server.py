@@ -1,7 +1,8 @@
 """Starting a Prefect server for our runner: on SQLite for the embedded default (one runner thread: SQLite under the
 Prefect server fails under concurrency), on PostgreSQL for several runners. Services our in-process runner does not
 need are off: pause expiration (we suspend without timeouts; it rescans every paused run every 5 s), late runs,
-the foreman and cancellation cleanup (no workers), telemetry."""
+the foreman and cancellation cleanup (no workers), automations, lease repossession, telemetry. The event persister
+and the task-run recorder stay on: they are what the Prefect UI shows of each case's history."""
 from __future__ import annotations
 
 import os
@@ -19,6 +20,10 @@ QUIET_SERVICES = {
     "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": "false",
     "PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_ENABLED": "false",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # Automations (triggers) and concurrency-lease repossession: features we do not use, each a consumer of every
+    # event the runs emit.
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_REPOSSESSOR_ENABLED": "false",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
 }
 

@@ -17,7 +17,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 
 from models.position import pause_key
-from tasks.case_tasks import announce_step, file_papers, read_position, schedule_followups
+from tasks.case_tasks import file_papers, read_position, step_side_effects
 
 
 class Advance(RunInput):
@@ -32,9 +32,7 @@ def case_flow(case_id: str, member_name: str = "") -> str:
     waited: set[str] = set()
     while True:
         position = read_position(case_id)
-        if position.open_step_id:
-            announce_step(position.open_step_id)
-        schedule_followups(case_id)
+        step_side_effects(case_id, position.open_step_id)
         if position.finished:
             file_papers(case_id)
             return position.state.value

@@ -20,15 +20,18 @@ from uuid import UUID
 import prefect.flow_engine as flow_engine
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import Pause
-from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_LOGGING_TO_API_ENABLED,
+from prefect.settings import (PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_LOGGING_TO_API_ENABLED,
                               PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings)
 
 log = logging.getLogger("lostcontact.engine")
 _patched = False
 
 
-def in_process_settings() -> contextlib.AbstractContextManager:
+def in_process_settings(api_url: str | None = None) -> contextlib.AbstractContextManager:
+    """The cuts, and the Prefect server a runner was created for (so a runner driven from any thread talks to it)."""
+    updates = {PREFECT_API_URL: api_url} if api_url else {}
     return temporary_settings(updates={
+        **updates,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
         PREFECT_LOGGING_TO_API_ENABLED: False,
         PREFECT_RESULTS_PERSIST_BY_DEFAULT: True,

@@ -23,27 +23,27 @@ log = logging.getLogger("lostcontact.tasks")
 QUIET = dict(cache_policy=NO_CACHE, persist_result=False)
 
 
-@task(name="read-position", **QUIET)
 def read_position(case_id: str) -> Position:
+    """Where the case stands in the store. A plain read, not a task: it has no effect to orchestrate, and a task run
+    costs the Prefect server three recorded state events."""
     with shared_store().reading() as s:
         return runs.position(s, case_id)
 
 
-@task(name="announce-step", retries=2, retry_delay_seconds=2, **QUIET)
-def announce_step(step_id: str) -> dict:
-    """Tell the people the step waits on (once per step and person: the store's dedupe key)."""
-    from notifications.dispatch import announce_step as announce
+@task(name="step-side-effects", retries=2, retry_delay_seconds=2, **QUIET)
+def step_side_effects(case_id: str, step_id: str | None) -> dict:
+    """What a step's arrival sets off: the people it waits on are told (once per step and person, by the store's
+    dedupe key), and every follow-up of the case has its Prefect run at the due time, or has it cancelled once the
+    store fired or cancelled the follow-up. One task per segment: each task run costs server CPU."""
+    out = {}
+    if step_id:
+        from notifications.dispatch import announce_step
 
-    return announce(shared_store(), step_id, now=utcnow())
-
-
-@task(name="schedule-follow-ups", retries=2, retry_delay_seconds=2, **QUIET)
-def schedule_followups(case_id: str) -> dict:
-    """Give every pending follow-up of the case its Prefect run at the due time, and cancel the runs of follow-ups
-    that were fired or cancelled in the store."""
+        out["notified"] = announce_step(shared_store(), step_id, now=utcnow())
     with shared_store().reading() as s:
         rows = runs.followups_to_sync(s, case_id=case_id)
-    return sync_followup_runs(rows)
+    out["follow_ups"] = sync_followup_runs(rows)
+    return out
 
 
 def sync_followup_runs(rows: list[runs.FollowUpRun]) -> dict:

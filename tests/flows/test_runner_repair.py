@@ -1,0 +1,134 @@
+"""The runner under failure: killed with SIGKILL mid-drain and repaired on restart, a run lost from the server and
+replayed by the repair sweep, several runners sharing one outbox."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect import get_client
+from sqlalchemy import func, select
+
+from casework import runs
+from flows.repair import repair_sweep
+from flows.runner import CaseRunner
+from models.position import base_key, pause_key
+from models.store import AuditEvent, Case, Notification, OutboxRow, Step
+from models.timing import utcnow
+from tests.casework.drive import add_member, start
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_cases(store, n: int) -> list[str]:
+    for i in range(n):
+        add_member(store, name=f"成员{i:02d}", branch="B1" if i % 2 else "B2")
+    return start(store, campaign_id=f"R{uuid.uuid4().hex[:6]}")["case_ids"]
+
+
+def pending(store) -> int:
+    with store.reading() as s:
+        return s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.done_at.is_(None)))
+
+
+def assert_all_in_step(store, case_ids) -> None:
+    with store.reading() as s:
+        expected = {cid: (s.get(Case, cid).flow_run_id, runs.position(s, cid).wait_key) for cid in case_ids}
+    with get_client(sync_client=True) as client:
+        for cid, (run_id, key) in expected.items():
+            state = client.read_flow_run(UUID(run_id)).state
+            assert state.is_paused() and base_key(state.state_details.pause_key) == pause_key(key), (cid, state)
+
+
+def snapshot(store) -> tuple:
+    """Every decision and every message on record: none may be lost or made twice."""
+    with store.reading() as s:
+        return (s.scalar(select(func.count()).select_from(AuditEvent)),
+                s.scalar(select(func.count()).select_from(Step)),
+                s.scalar(select(func.count()).select_from(Notification)),
+                s.scalar(select(func.count(func.distinct(Notification.dedupe_key)))))
+
+
+def start_runner(store, prefect, runner_id: str, threads: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "PREFECT_API_URL": prefect.api_url, "LOSTCONTACT_DB_URL": store.url,
+           "PREFECT_LOGGING_LEVEL": "WARNING"}
+    return subprocess.Popen([sys.executable, "-m", "flows.runner", "--id", runner_id, "--threads", str(threads)],
+                            cwd=ROOT, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+
+
+def test_sigkill_mid_drain_is_repaired_on_restart(store, prefect, orgs, tmp_path):
+    case_ids = open_cases(store, 12)
+    before = snapshot(store)
+    threads = 1 if store.is_sqlite else 4
+    runner = start_runner(store, prefect, "victim", threads, tmp_path / "runner.log")
+    deadline = time.monotonic() + 120
+    while pending(store) > 9 and time.monotonic() < deadline:  # some segments done, most not
+        time.sleep(0.05)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+    assert 0 < pending(store), "the runner finished before it could be killed mid-drain"
+    restarted = start_runner(store, prefect, "victim", threads, tmp_path / "runner.log")
+    try:
+        deadline = time.monotonic() + 180
+        while pending(store) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pending(store) == 0, (tmp_path / "runner.log").read_text()[-3000:]
+    finally:
+        restarted.terminate()
+        restarted.wait(30)
+    assert_all_in_step(store, case_ids)
+    audit, steps, notes, distinct = snapshot(store)
+    assert (audit, steps) == before[:2]  # no decision lost or made twice: the store alone holds them
+    assert notes == distinct  # one message per step and person, even for the segment cut off by the kill
+
+
+def test_run_lost_with_the_server_is_replayed_by_repair(store, prefect, orgs):
+    case_ids = open_cases(store, 3)
+    runner = CaseRunner(store, runner_id="r1", threads=1)
+    runner.drain()
+    with store.reading() as s:
+        lost = s.get(Case, case_ids[0]).flow_run_id
+    with get_client(sync_client=True) as client:
+        client.delete_flow_run(UUID(lost))
+    report = repair_sweep(store, now=utcnow())
+    assert (report["requeued"], report["lost_runs"]) == (1, 1)
+    runner.drain()
+    with store.reading() as s:
+        assert s.get(Case, case_ids[0]).flow_run_id not in (None, lost)
+    assert_all_in_step(store, case_ids)
+    assert repair_sweep(store, now=utcnow())["requeued"] == 0
+    runner.close()
+
+
+@pytest.mark.postgres
+def test_two_runners_share_one_outbox(store, prefect, orgs):
+    if store.is_sqlite:
+        pytest.skip("several runners are for PostgreSQL; SQLite serves one")
+    case_ids = open_cases(store, 16)
+    a = CaseRunner(store, runner_id="a", threads=2)  # each claims up to 8 cases at a time
+    b = CaseRunner(store, runner_id="b", threads=2)
+    errors = []
+
+    def go(r):
+        try:
+            r.drain(timeout=180)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(r,)) for r in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and a.errors == b.errors == 0
+    assert a.segments + b.segments == len(case_ids)  # each case advanced once, by one of them
+    assert a.segments and b.segments
+    assert_all_in_step(store, case_ids)
+    a.close(), b.close()
