@@ -132,7 +132,13 @@ def fire_due(store, now) -> list[dict[str, Any]]:
     carries a request ID of its own, so overlapping sweeps fire each follow-up once."""
     with store.reading() as s:
         ids = due_followups(s, now)
-    return [fire_followup(store, request_id=f"fire:{fid}", now=now, followup_id=fid) for fid in ids]
+    fired = []
+    for fid in ids:
+        try:
+            fired.append(fire_followup(store, request_id=f"fire:{fid}", now=now, followup_id=fid))
+        except Refusal as refusal:  # one follow-up the rules refuse must not hold up the others
+            fired.append({"followup_id": fid, "fired": False, "kind": None, "error": refusal.as_dict()})
+    return fired
 
 
 # ---------------------------------------------------------------- transfer letters and receipts [000 §2]

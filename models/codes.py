@@ -86,19 +86,23 @@ def parse_code(enum_cls: type[NumberedCode], text: object) -> NumberedCode:
     raw = str(text).strip() if text is not None else ""
     if not raw:
         raise ValueError("为空")
+    label = ""
     if raw[0] in CIRCLED:
-        number = CIRCLED.index(raw[0]) + 1
-    elif raw.rstrip(".0").isdigit():
-        number = int(float(raw))
+        number, label = CIRCLED.index(raw[0]) + 1, raw[1:].strip()
+    elif raw.isdigit() or (raw.endswith(".0") and raw[:-2].isdigit()):  # spreadsheets give 3.0 for 3
+        number = int(raw.split(".")[0])
     else:
         for member in enum_cls:
             if member.label == raw:
                 return member
         raise ValueError(f"“{raw}”不是有效代码")
     try:
-        return enum_cls(number)
+        member = enum_cls(number)
     except ValueError:
         raise ValueError(f"“{raw}”不是有效代码（应为1-{len(enum_cls)}）") from None
+    if label and label != member.label:
+        raise ValueError(f"“{raw}”的代码与文字不符（{member.circled}是“{member.label}”）")
+    return member
 
 
 class Gender(LabelledEnum):

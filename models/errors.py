@@ -49,4 +49,4 @@ def rule_label(rule: str) -> str:
     """'003 #5' -> the document's title and the section."""
     source, _, section = rule.partition(" ")
     title = SOURCES.get(source)
-    return f"{title}{section}" if title else rule
+    return f"{title} {section}".strip() if title else rule
