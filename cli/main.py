@@ -49,6 +49,8 @@ COMMANDS: dict[str, str] = {
     "stats": "cli.commands.views:stats",
     "followups": "cli.commands.followups:followups",
     "transfer": "cli.commands.followups:transfer",
+    "runner": "cli.commands.runner:runner", "up": "cli.commands.runner:up",
+    "demo": "cli.commands.demo:demo",
 }
 # name -> (module:attribute, the package it needs). Hooks for commands others build: add
 #   "runner": ("flows.cli:runner", "flows"), "demo": ("flows.demo:demo", "flows")
