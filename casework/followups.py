@@ -158,7 +158,7 @@ def issue_transfer_letter(work: Work, *, letter_id: str, member_id: str, receivi
         raise Refusal("bad_validity", "介绍信有效期应为1至365天", "DOMAIN §9")
     if work.session.get(TransferLetter, letter_id) is not None:
         raise Refusal("letter_exists", f"介绍信编号{letter_id}已存在", "000 §2")
-    issued = dt.date.fromisoformat(issued_on)
+    issued = _letter_date(issued_on, "开具日期")
     due_day = receipt_due(issued, int(validity_days))
     work.session.add(TransferLetter(id=letter_id, member_id=member_id, receiving_org=receiving_org, issued_on=issued,
                                     validity_days=int(validity_days), created_at=work.now))
@@ -170,12 +170,35 @@ def issue_transfer_letter(work: Work, *, letter_id: str, member_id: str, receivi
 
 @action("record_receipt")
 def record_receipt(work: Work, *, letter_id: str, received_on: str) -> dict[str, Any]:
+    """Record the receipt that came back for a letter. The receipt travels between the sending and the receiving
+    base committee, and the sending side stays responsible until it is back (DOMAIN §9): so only the branch that
+    issued the letter or its base committee records it."""
+    from .orgs import actor_roles, org_chain
+
     letter = work.session.get(TransferLetter, letter_id)
     if letter is None:
         raise NotFound("组织关系介绍信", letter_id)
-    letter.receipt_on = dt.date.fromisoformat(received_on)
+    # The letter keeps no issuing branch of its own: it is the member's branch (issue_transfer_letter requires the
+    # issuer to act for it), and a roster import moves a member only between branches of one base committee.
+    member = work.session.get(Member, letter.member_id)
+    chain = org_chain(work.session, member.branch_id)
+    if not {chain.branch, chain.base_committee} & set(actor_roles(work.session, work.actor_id)):
+        raise Refusal("wrong_level", "介绍信回执由开具介绍信的党支部或其基层党委登记", "000 §2",
+                      letter_id=letter_id)
+    received = _letter_date(received_on, "回执日期")
+    if received < letter.issued_on:
+        raise Refusal("bad_date", f"回执日期{received.isoformat()}早于介绍信开具日期{letter.issued_on.isoformat()}",
+                      "000 §2", value=received_on)
+    letter.receipt_on = received
     f = work.session.get(FollowUp, f"receipt:{letter_id}")
     if f is not None and f.status is FollowUpStatus.PENDING:
         f.status, f.cancelled_at, f.note = FollowUpStatus.CANCELLED, work.now, "回执已收到"
-    work.audit(letter_id=letter_id, received_on=received_on)
+    work.audit(org_id=member.branch_id, letter_id=letter_id, received_on=received_on)
     return {"letter_id": letter_id, "receipt_on": letter.receipt_on.isoformat()}
+
+
+def _letter_date(text: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise Refusal("bad_date", f"{what}“{text}”不是有效日期（应为YYYY-MM-DD）", "000 §2", value=str(text)) from None

@@ -19,6 +19,9 @@ ALLOWED_PARENTS: dict[OrgKind, set[OrgKind | None]] = {
     OrgKind.BASE_COMMITTEE: {OrgKind.DEPARTMENT},
     OrgKind.DEPARTMENT: {OrgKind.DEPARTMENT, None},
 }
+# Who keeps the tree once it exists: the secretary or the staff of an organisation at or above every organisation
+# an import changes (an organisation department keeps the organisations under it, not its neighbours').
+TREE_KEEPERS = {Role.SECRETARY, Role.STAFF}
 
 
 @action("import_organisations")
@@ -27,7 +30,10 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
     """Create or update organisations (parents before children, in any order given) and people with their roles.
 
     An organisation: {id, name, kind: branch|base_committee|department, parent: id|None, category: 1-9 (branches),
-    county_or_higher: bool}. A person: {id, name, phone, email, notify_urls, roles: [{org, role}]}."""
+    county_or_higher: bool}. A person: {id, name, phone, email, notify_urls, roles: [{org, role}]}.
+
+    An import without an actor only bootstraps an empty store (no one can act for anything yet); once the tree
+    exists, the actor must be a secretary or staff member at or above every organisation changed (TREE_KEEPERS)."""
     s = work.session
     errors: list[str] = []
     pending = {str(o.get("id", "")).strip(): o for o in organisations}
@@ -35,6 +41,10 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
         errors.append("组织编号不能为空")
     created = updated = 0
     known = {o.id: o for o in s.scalars(select(Organisation))}
+    keeper_orgs = _keeper_orgs(work, bootstrap=not known)  # before the import can change the actor's own roles
+    parents_before = {oid: o.parent_id for oid, o in known.items()}
+    names_before = {oid: o.name for oid, o in known.items()}  # a refusal names what the actor may not change
+    changed: set[str] = set()
     order = _parents_first(pending, set(known), errors)
     for org_id in order:
         spec = pending[org_id]
@@ -63,6 +73,8 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
         if not name:
             errors.append(f"组织{org_id}：名称不能为空")
             continue
+        values = {"name": name, "kind": kind, "parent_id": parent_id, "category": category,
+                  "county_or_higher": bool(spec.get("county_or_higher", False))}
         org = known.get(org_id)
         if org is None:
             org = Organisation(id=org_id, created_at=work.now)
@@ -70,16 +82,55 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
             created += 1
         else:
             updated += 1
-        org.name, org.kind, org.parent_id, org.category = name, kind, parent_id, category
-        org.county_or_higher = bool(spec.get("county_or_higher", False))
+        if any(getattr(org, k, None) != v for k, v in values.items()):
+            changed.add(org_id)
+        for k, v in values.items():
+            setattr(org, k, v)
         known[org_id] = org
     s.flush()
-    people_count = _upsert_people(work, people, known, errors)
+    people_count, people_orgs = _upsert_people(work, people, known, errors)
     if errors:
         raise Refusal("bad_organisations", "组织或人员数据有误，未导入任何内容：\n" + "\n".join(errors), "DOMAIN §1",
                       errors=errors)
+    if keeper_orgs is not None:
+        parents_after = {oid: o.parent_id for oid, o in known.items()}
+        names = {**{oid: o.name for oid, o in known.items()}, **names_before}
+        _check_keeper(work, keeper_orgs, changed | people_orgs, parents_before, parents_after, names)
     work.audit(organisations=len(order), people=people_count)
     return {"organisations_created": created, "organisations_updated": updated, "people": people_count}
+
+
+def _keeper_orgs(work: Work, *, bootstrap: bool) -> set[str] | None:
+    """The organisations the actor keeps the tree for; None when the import bootstraps an empty store."""
+    if bootstrap:
+        return None
+    if not work.actor_id:
+        raise Refusal("actor_required", "组织树已建立，导入或修改组织和人员须指明办理人（所改动组织或其上级组织的书记或工作人员）",
+                      "DOMAIN §1")
+    roles = actor_roles(work.session, work.actor_id)
+    return {org_id for org_id, held in roles.items() if held & TREE_KEEPERS}
+
+
+def _check_keeper(work: Work, keeper_orgs: set[str], touched: set[str], parents_before: dict[str, str | None],
+                  parents_after: dict[str, str | None], names: dict[str, str]) -> None:
+    """Every organisation changed must lie under one the actor keeps, where it stood and where it now stands (moving
+    an organisation takes authority over both places)."""
+    def under_keeper(org_id: str, parents: dict[str, str | None]) -> bool:
+        seen: set[str] = set()
+        current: str | None = org_id
+        while current is not None and current not in seen:
+            if current in keeper_orgs:
+                return True
+            seen.add(current)
+            current = parents.get(current)
+        return False
+
+    outside = sorted(o for o in touched if not under_keeper(o, parents_after)
+                     or (o in parents_before and not under_keeper(o, parents_before)))
+    if outside:
+        listed = "、".join(f"{names[o]}（{o}）" if o in names else o for o in outside)
+        raise Refusal("wrong_level", f"组织和人员由所在组织或其上级组织的书记、工作人员维护，{work.actor_id}无权改动：{listed}",
+                      "DOMAIN §1", orgs=outside)
 
 
 def _parents_first(pending: dict[str, dict], known: set[str], errors: list[str]) -> list[str]:
@@ -97,9 +148,13 @@ def _parents_first(pending: dict[str, dict], known: set[str], errors: list[str])
     return order
 
 
-def _upsert_people(work: Work, people, known: dict[str, Organisation], errors: list[str]) -> int:
+def _upsert_people(work: Work, people, known: dict[str, Organisation], errors: list[str]) -> tuple[int, set[str]]:
+    """Create or update people and their roles. Also returns the organisations whose people changed: where a role
+    was added or removed, and every organisation of a person whose name or contacts changed (their messages would go
+    elsewhere)."""
     s = work.session
     count = 0
+    touched: set[str] = set()
     for spec in people:
         pid = str(spec.get("id") or "").strip()
         name = str(spec.get("name") or "").strip()
@@ -110,11 +165,13 @@ def _upsert_people(work: Work, people, known: dict[str, Organisation], errors: l
         if person is None:
             person = Person(id=pid, created_at=work.now, active=True)
             s.add(person)
+        details = (person.name, person.phone, person.email, person.notify_urls)
         person.name = name
         person.phone = spec.get("phone")
         person.email = spec.get("email")
         urls = spec.get("notify_urls")
         person.notify_urls = "\n".join(urls) if isinstance(urls, list) else urls
+        details_changed = details != (person.name, person.phone, person.email, person.notify_urls)
         wanted = set()
         for r in spec.get("roles", []):
             try:
@@ -127,13 +184,16 @@ def _upsert_people(work: Work, people, known: dict[str, Organisation], errors: l
                 continue
             wanted.add((r["org"], role))
         current = {(r.org_id, r.role): r for r in person.roles}
+        touched |= {org_id for org_id, _role in wanted ^ set(current)}
+        if details_changed:
+            touched |= {org_id for org_id, _role in wanted | set(current)}
         for key, row in current.items():
             if key not in wanted:
                 person.roles.remove(row)
         for org_id, role in wanted - set(current):
             person.roles.append(PersonRole(org_id=org_id, role=role))
         count += 1
-    return count
+    return count, touched
 
 
 # ---------------------------------------------------------------- reading the tree
@@ -175,10 +235,15 @@ def org_names(session: Session, ids) -> dict[str, str]:
 
 
 def descendants(session: Session, org_id: str) -> list[str]:
-    """The organisation and every organisation below it."""
+    """The organisation and every organisation below it. An unknown organisation is refused: an empty tree would
+    read as "nothing to report" on a ledger or a statistics table."""
     children: dict[str | None, list[str]] = {}
+    known: set[str] = set()
     for oid, parent in session.execute(select(Organisation.id, Organisation.parent_id)):
         children.setdefault(parent, []).append(oid)
+        known.add(oid)
+    if org_id not in known:
+        raise NotFound("组织", org_id)
     out, todo = [], [org_id]
     while todo:
         current = todo.pop()

@@ -16,11 +16,38 @@ from models.store import (Attempt, AuditEvent, Case, CaseColumn, DispositionRow,
                           Organisation, Person, PersonRole, Referral, Step)
 from models.timing import is_out_of_control, local_date, lost_contact_duration
 
-from .orgs import descendants
+from .orgs import descendants, get_org
 
 
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+# ---------------------------------------------------------------- look-ups for the interfaces
+
+def top_organisations(session: Session) -> list[str]:
+    """The roots of the organisation tree (what a listing covers when no organisation is named)."""
+    return list(session.scalars(select(Organisation.id).where(Organisation.parent_id.is_(None))
+                                .order_by(Organisation.id)))
+
+
+def org_scope(session: Session, org_id: str | None) -> list[str]:
+    """The organisation asked for (refused when unknown), or every root of the tree when none is named."""
+    if org_id:
+        get_org(session, org_id)
+        return [org_id]
+    return top_organisations(session)
+
+
+def member_id_of(session: Session, text: str) -> str:
+    """A member's stored id, given either that id or the resident ID number (which is what a person knows)."""
+    text = text.strip()
+    if session.get(Member, text) is not None:
+        return text
+    found = session.scalar(select(Member.id).where(Member.id_number == text.upper()))
+    if found is None:
+        raise NotFound("党员", text)
+    return found
 
 
 # ---------------------------------------------------------------- inbox
@@ -29,10 +56,13 @@ def inbox(session: Session, *, now: dt.datetime, person_id: str | None = None,
           org_id: str | None = None) -> list[dict[str, Any]]:
     """What waits on an organisation (or on every organisation a person acts for), oldest due first, with its age
     and whether it is late."""
+    # An unknown person or organisation is refused, not answered with an empty inbox that reads as "nothing waits".
     if person_id:
+        if session.get(Person, person_id) is None:
+            raise NotFound("人员", person_id)
         orgs = list(session.scalars(select(PersonRole.org_id).where(PersonRole.person_id == person_id)).unique())
     else:
-        orgs = [org_id]
+        orgs = [get_org(session, org_id).id]
     rows = session.execute(
         select(Step, Case, Member.name).join(Case, Case.id == Step.case_id).join(Member, Member.id == Case.member_id)
         .where(Step.org_id.in_(orgs), Step.status == StepStatus.OPEN).order_by(Step.due_at, Step.id)
@@ -48,10 +78,10 @@ def inbox(session: Session, *, now: dt.datetime, person_id: str | None = None,
 
 # ---------------------------------------------------------------- the full-process record
 
-def dossier(session: Session, case_id: str) -> dict[str, Any]:
+def dossier(session: Session, case_id: str, *, now: dt.datetime) -> dict[str, Any]:
     """Everything on record for one case: the member, every search attempt, every step with who decided what and
     when, dispositions, materials, referrals, follow-ups and the audit trail; and the boxes of the form
-    失联党员查找处置全程纪实表 filled from them."""
+    失联党员查找处置全程纪实表 filled from them. `now` ends the lost-contact time of a case whose search goes on."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("案件", case_id)
@@ -67,7 +97,7 @@ def dossier(session: Session, case_id: str) -> dict[str, Any]:
     referrals = session.scalars(select(Referral).where(Referral.case_id == case_id).order_by(Referral.id)).all()
     followups = session.scalars(select(FollowUp).where(FollowUp.case_id == case_id).order_by(FollowUp.due_at)).all()
     audit = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)).all()
-    end = case.search_ended_on or local_date(case.closed_at or dt.datetime.now(dt.timezone.utc))
+    end = case.search_ended_on or local_date(case.closed_at or now)
     return {
         "case_id": case.id, "campaign_id": case.campaign_id, "state": case.state.value,
         "state_label": case.state.label, "column": case.column.value, "version": case.version,
@@ -161,22 +191,48 @@ def member_view(member: Member, branch: Organisation | None = None) -> dict[str,
 
 # ---------------------------------------------------------------- lists for forms
 
-def _cases_under(session: Session, org_id: str, campaign_id: str | None):
-    q = select(Case, Member, Organisation).join(Member, Member.id == Case.member_id) \
-        .join(Organisation, Organisation.id == Case.branch_id).where(Case.branch_id.in_(descendants(session, org_id)))
+def _scope(session: Session, org_id: str, campaign_id: str | None) -> list:
+    """The cases under an organisation (refused when unknown), as conditions on Case: queries filter by these
+    instead of listing case ids (no IN list that grows with the cases)."""
+    where = [Case.branch_id.in_(descendants(session, org_id))]
     if campaign_id:
-        q = q.where(Case.campaign_id == campaign_id)
+        where.append(Case.campaign_id == campaign_id)
+    return where
+
+
+def _cases_in(session: Session, where: list):
+    q = select(Case, Member, Organisation).join(Member, Member.id == Case.member_id) \
+        .join(Organisation, Organisation.id == Case.branch_id).where(*where)
     return session.execute(q.order_by(Organisation.id, Case.id)).all()
+
+
+def _cases_under(session: Session, org_id: str, campaign_id: str | None):
+    return _cases_in(session, _scope(session, org_id, campaign_id))
+
+
+def _shown_dispositions(session: Session, where: list) -> dict[str, DispositionRow]:
+    """For each case in scope, the disposition its ledger row shows: the one in progress, else the latest. One
+    query for all the cases, not one per case."""
+    latest: dict[str, DispositionRow] = {}
+    current: dict[str, DispositionRow] = {}
+    for row, current_id in session.execute(
+            select(DispositionRow, Case.disposition_id).join(Case, Case.id == DispositionRow.case_id).where(*where)
+            .order_by(DispositionRow.case_id, DispositionRow.seq)):
+        latest[row.case_id] = row  # in order of seq, so the last one stays
+        if row.id == current_id:
+            current[row.case_id] = row
+    return {**latest, **current}
 
 
 def ledger(session: Session, org_id: str, campaign_id: str | None = None) -> list[dict[str, Any]]:
     """失联党员工作台账 [000 §6]: every lost-contact member with where their search and disposition stand. The roster
-    of lost-contact members 失联党员名册 [002] prints the same rows with the codes of §2."""
+    of lost-contact members 失联党员名册 [002] prints the same rows with the codes of §2. Three queries whatever the
+    number of cases (the tree, the cases with their members and branches, their dispositions)."""
+    where = _scope(session, org_id, campaign_id)
+    shown = _shown_dispositions(session, where)
     rows = []
-    for case, member, branch in _cases_under(session, org_id, campaign_id):
-        current = session.get(DispositionRow, case.disposition_id) if case.disposition_id else None
-        last = current or session.scalar(select(DispositionRow).where(DispositionRow.case_id == case.id)
-                                         .order_by(DispositionRow.seq.desc()).limit(1))
+    for case, member, branch in _cases_in(session, where):
+        last = shown.get(case.id)
         rows.append({
             **member_view(member, branch), "case_id": case.id, "state": case.state.value,
             "state_label": case.state.label, "column": case.column.value,
@@ -206,18 +262,15 @@ def statistics(session: Session, org_id: str, *, campaign_id: str | None = None,
                as_of: dt.datetime | None = None) -> dict[str, Any]:
     """The table A-X for every case under an organisation, as of a moment (each case in the column it stood in
     then). Built from leaf columns, so the six relations hold by construction."""
-    case_ids = [c.id for c, _m, _o in _cases_under(session, org_id, campaign_id)]
-    columns: list[Column] = []
+    where = _scope(session, org_id, campaign_id)
     if as_of is None:
-        columns = list(session.scalars(select(Case.column).where(Case.id.in_(case_ids))))
+        columns = list(session.scalars(select(Case.column).where(*where)))
     else:
         history: dict[str, Column] = {}
-        for chunk in range(0, len(case_ids), 500):
-            for cid, col in session.execute(
-                    select(CaseColumn.case_id, CaseColumn.column)
-                    .where(CaseColumn.case_id.in_(case_ids[chunk:chunk + 500]), CaseColumn.since <= as_of)
-                    .order_by(CaseColumn.since, CaseColumn.id)):
-                history[cid] = col
+        for cid, col in session.execute(
+                select(CaseColumn.case_id, CaseColumn.column).join(Case, Case.id == CaseColumn.case_id)
+                .where(*where, CaseColumn.since <= as_of).order_by(CaseColumn.since, CaseColumn.id)):
+            history[cid] = col  # in order of time, so each case keeps the column it stood in at as_of
         columns = list(history.values())
     table = table_from_columns(columns)
     return {"org_id": org_id, "campaign_id": campaign_id, "as_of": _iso(as_of), "table": table,

@@ -817,7 +817,7 @@ class Demo:
         with self.store.reading() as s:
             return export_forms(s, BASE, self.dir / "forms", campaign_id=self.campaign_id, leader="赵国强",
                                 filled_by="钱小芳", phone="0731-88880012", filled_on=local_date(final),
-                                pdf=self.pdf)
+                                pdf=self.pdf, now=final)
 
     def count_runs(self, cases: list[dict[str, Any]]) -> dict[str, int]:
         """Where each case run stands in Prefect (read from the server, not from the store)."""

@@ -2,6 +2,7 @@
 calls)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,14 @@ def dossier_filename(case_id: str, member_name: str) -> str:
 def export_forms(session: Session, org_id: str, out_dir: str | os.PathLike, *, campaign_id: str | None = None,
                  table: dict[str, Any] | None = None, period_label: str | None = None, leader: str = "",
                  filled_by: str = "", phone: str = "", filled_on: Any = None,
-                 pdf: bool = False) -> dict[str, list[str]]:
+                 pdf: bool = False, now: dt.datetime | None = None) -> dict[str, list[str]]:
     """Write the full-process record of every case under the organisation (one file per case, named by case id
     and member name), the roster, the register of members still unreachable, the ledger and the statistics table
     (HTML and XLSX; PDF too when `pdf`). `table` is a hand-entered statistics table; without it the table is
     computed from the store. An inconsistent table is refused before anything is written. Returns the paths by
-    paper: dossiers, roster, unreachable, ledger, statistics."""
+    paper: dossiers, roster, unreachable, ledger, statistics. `now` (default the real time) is when the papers stand:
+    the lost-contact time of a case still searching ends there."""
+    now = now or utcnow()
     if table is None:
         table = statistics(session, org_id, campaign_id=campaign_id)["table"]
     checked(table)
@@ -46,7 +49,7 @@ def export_forms(session: Session, org_id: str, out_dir: str | os.PathLike, *, c
     info = campaign_info(session, campaign_id)
     name = org_name(session, org_id)
     if period_label is None:
-        period_label = info.name if info else f"截至{cn_date(utcnow())}"
+        period_label = info.name if info else f"截至{cn_date(now)}"
     written: dict[str, list[str]] = {"dossiers": [], "roster": [], "unreachable": [], "ledger": [], "statistics": []}
     htmls: list[tuple[str, Path]] = []
 
@@ -57,7 +60,7 @@ def export_forms(session: Session, org_id: str, out_dir: str | os.PathLike, *, c
 
     for case_id, member_name in cases_under(session, org_id, campaign_id):
         put("dossiers", out / DOSSIER_DIR / dossier_filename(case_id, member_name),
-            render_dossier_html(session, case_id))
+            render_dossier_html(session, case_id, now=now))
     for key, stem, render, to_xlsx in (("roster", ROSTER, render_roster_html, roster_xlsx),
                                        ("unreachable", UNREACHABLE, render_unreachable_html, unreachable_xlsx),
                                        ("ledger", LEDGER, render_ledger_html, ledger_xlsx)):

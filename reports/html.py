@@ -35,9 +35,10 @@ def environment() -> Environment:
     return env
 
 
-def render_dossier_html(session: Session, case_id: str) -> str:
-    """附件4 失联党员查找处置全程纪实表 of one case (one person, one file): one A4 page for a normal case."""
-    return environment().get_template("dossier.html.j2").render(d=dossier_view(session, case_id))
+def render_dossier_html(session: Session, case_id: str, *, now: dt.datetime | None = None) -> str:
+    """附件4 失联党员查找处置全程纪实表 of one case (one person, one file): one A4 page for a normal case. `now` ends the
+    lost-contact time of a case still searching (the real time when not given)."""
+    return environment().get_template("dossier.html.j2").render(d=dossier_view(session, case_id, now=now))
 
 
 def render_list_html(paper: ListPaper) -> str:

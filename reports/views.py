@@ -3,6 +3,7 @@
 Templates only lay out what these functions return, so the same rows feed the HTML and the XLSX."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from casework.queries import dossier, ledger, unreachable_register
 from models.catalogue import FORM_BOXES
 from models.codes import Occupation, OrgCategory, Situation
+from models.timing import utcnow
 
 from .fmt import (DISPOSITION_STATUS, cn_date, code_label, full_date, local_minute, year_month)
 from .sources import campaign_info, org_name, unit_of
@@ -89,9 +91,10 @@ def _meeting_extras(entry: dict[str, Any], steps: list[dict[str, Any]]) -> str:
     return ""
 
 
-def dossier_view(session: Session, case_id: str) -> dict[str, Any]:
-    """附件4 失联党员查找处置全程纪实表 for one case."""
-    d = dossier(session, case_id)
+def dossier_view(session: Session, case_id: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """附件4 失联党员查找处置全程纪实表 for one case, as of `now` (the real time when not given, as for the archive
+    copy the case flow files)."""
+    d = dossier(session, case_id, now=now or utcnow())
     m = d["member"]
     unit = unit_of(session, m["branch_id"])
     reasons = [x for x in (m.get("situation_display"), d.get("lost_reasons")) if x]

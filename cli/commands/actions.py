@@ -208,7 +208,7 @@ def _checklist(env, case_id: str) -> tuple[dict | None, list[dict]]:
     from casework.queries import dossier
 
     with env.reading() as s:
-        d = dossier(s, case_id)
+        d = dossier(s, case_id, now=env.clock())
     current = next((x for x in reversed(d["dispositions"]) if x["status"] in ("in_progress", "effective")), None)
     if current is None:
         return None, []

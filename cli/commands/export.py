@@ -8,7 +8,6 @@ import click
 from .. import output
 from ..main import now_option, pass_env, store_options
 from ..params import DAY
-from .common import require_org
 
 
 @click.group()
@@ -48,11 +47,13 @@ def export_forms(env, org: str, out_dir: Path, campaign: str | None, table_file:
         if len(tables) != 1:
             raise click.BadParameter("导出时只能指定一张统计表", param_hint="--table")
         table = {k: int(str(v).strip()) if str(v).strip().isdigit() else v for k, v in tables[0][1].items()}
+    from casework.orgs import get_org
+
     with env.reading() as s:
-        require_org(s, org)
+        get_org(s, org)  # refused before any folder is made
         written = write_forms(s, org, out_dir, campaign_id=campaign, table=table, period_label=period_label,
                               leader=leader, filled_by=filled_by, phone=phone, filled_on=filled_on or env.today(),
-                              pdf=pdf)
+                              pdf=pdf, now=env.clock())
     files = {k: [str(p) for p in v] for k, v in written.items()}
     result = {"org_id": org, "campaign_id": campaign, "out_dir": str(out_dir),
               "count": sum(len(v) for v in files.values()), "files": files}

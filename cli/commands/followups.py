@@ -7,7 +7,6 @@ import click
 from .. import output
 from ..main import action_options, pass_env, store_options
 from ..params import DAY
-from .common import member_id
 
 
 @click.group()
@@ -57,9 +56,10 @@ def transfer() -> None:
 def transfer_issue(env, letter_id, member, receiving_org, issued_on, validity_days) -> None:
     """登记开具的组织关系介绍信；回执期限为有效期届满后一个月。"""
     from casework.followups import issue_transfer_letter
+    from casework.queries import member_id_of
 
     with env.reading() as s:
-        mid = member_id(s, member)
+        mid = member_id_of(s, member)
     result = env.act(issue_transfer_letter, letter_id=letter_id, member_id=mid, receiving_org=receiving_org,
                      issued_on=(issued_on or env.today()).isoformat(), validity_days=validity_days)
     output.emit(env, result, lambda r: output.out(f"介绍信 {r['letter_id']} 已登记，回执应于 {r['receipt_due']} 前收回"))

@@ -15,7 +15,6 @@ import click
 from .. import output
 from ..main import json_option, pass_env, store_options
 from ..params import DAY
-from .common import orgs_or_roots, require_org, require_person
 
 
 def _state_choice() -> click.Choice:
@@ -39,10 +38,10 @@ def cases() -> None:
 @pass_env
 def cases_list(env, org, campaign, state) -> None:
     """列出案件及其所处阶段（即失联党员工作台账的各行）。"""
-    from casework.queries import ledger
+    from casework.queries import ledger, org_scope
 
     with env.reading() as s:
-        org_ids = orgs_or_roots(s, org)
+        org_ids = org_scope(s, org)
         rows = [row for o in org_ids for row in ledger(s, o, campaign)]
     if state:
         rows = [r for r in rows if r["state"] == state]
@@ -69,14 +68,14 @@ def _disposition(row: dict) -> str:
 
 @cases.command("show")
 @click.argument("case_id", metavar="CASE")
-@store_options()
+@store_options(now=True)
 @pass_env
 def cases_show(env, case_id) -> None:
     """一人一档：案件的全程纪实（党员信息、每次查找、每个审批步骤、处置、材料、移送、后续事项）。"""
     from casework.queries import dossier
 
     with env.reading() as s:
-        d = dossier(s, case_id)
+        d = dossier(s, case_id, now=env.clock())
     output.emit(env, d, _render_dossier)
 
 
@@ -150,12 +149,7 @@ def inbox(env, org) -> None:
         raise click.UsageError("须指明 --as PERSON（某人的待办）或 --org ORG（某组织的待办）")
     now = env.clock()
     with env.reading() as s:
-        if org:
-            require_org(s, org)
-            items = inbox_query(s, now=now, org_id=org)
-        else:
-            require_person(s, env.actor)
-            items = inbox_query(s, now=now, person_id=env.actor)
+        items = inbox_query(s, now=now, org_id=org) if org else inbox_query(s, now=now, person_id=env.actor)
     result = {"person_id": None if org else env.actor, "org_id": org, "now": now.isoformat(), "count": len(items),
               "late": sum(1 for i in items if i["late"]), "items": items}
     output.emit(env, result, _render_inbox)
@@ -181,9 +175,10 @@ def _render_inbox(r: dict) -> None:
 def ledger(env, org, campaign) -> None:
     """失联党员工作台账：每名失联党员的基本情况、查找和处置进展。"""
     from casework.queries import ledger as ledger_query
+    from casework.queries import org_scope
 
     with env.reading() as s:
-        org_ids = orgs_or_roots(s, org)
+        org_ids = org_scope(s, org)
         rows = [row for o in org_ids for row in ledger_query(s, o, campaign)]
     output.emit(env, {"org_ids": org_ids, "campaign_id": campaign, "count": len(rows), "rows": rows}, lambda r:
                 output.print_table(
@@ -202,10 +197,10 @@ def ledger(env, org, campaign) -> None:
 @pass_env
 def unreachable(env, org, campaign) -> None:
     """经查找仍然无法取得联系党员登记表。"""
-    from casework.queries import unreachable_register
+    from casework.queries import org_scope, unreachable_register
 
     with env.reading() as s:
-        org_ids = orgs_or_roots(s, org)
+        org_ids = org_scope(s, org)
         rows = [row for o in org_ids for row in unreachable_register(s, o, campaign)]
     output.emit(env, {"org_ids": org_ids, "campaign_id": campaign, "count": len(rows), "rows": rows}, lambda r:
                 output.print_table(
@@ -228,7 +223,6 @@ def out_of_control(env, org, as_of) -> None:
 
     day = as_of or env.today()
     with env.reading() as s:
-        require_org(s, org)
         rows = out_of_control_members(s, org, day)
     output.emit(env, {"org_id": org, "as_of": day.isoformat(), "count": len(rows), "members": rows}, lambda r: (
         output.out(f"截至 {r['as_of']}，{r['org_id']} 的失控党员（{r['count']}人）："),
@@ -250,7 +244,7 @@ def stats(ctx, org, campaign, as_of) -> None:
     """统计表（附件5，A-X栏），由案件逐件计入，六项关系必然成立。子命令 check 校验手工填写的统计表。"""
     if ctx.invoked_subcommand:
         return
-    from casework.queries import statistics
+    from casework.queries import org_scope, statistics
     from models.statistics import LETTERS, check_table
 
     from ..main import env_of
@@ -258,7 +252,7 @@ def stats(ctx, org, campaign, as_of) -> None:
     env = env_of(ctx)
     moment = _as_of(as_of) if as_of else env.now
     with env.reading() as s:
-        org_ids = orgs_or_roots(s, org)
+        org_ids = org_scope(s, org)
         results = [statistics(s, o, campaign_id=campaign, as_of=moment) for o in org_ids]
     table = {letter: sum(r["table"][letter] for r in results) for letter in LETTERS}
     from models.statistics import HEADINGS

@@ -89,7 +89,7 @@ def test_four_stages_in_order_then_unreachable(orgs):
     assert result["state"] == "unreachable" and result["column"] == "W"
     assert result["open_step"]["kind"] == "proposal"
     with orgs.reading() as s:
-        d = dossier(s, cid)
+        d = dossier(s, cid, now=LATER)
     assert [a["stage"] for a in d["attempts"]] == ["direct", "direct", "network", "department", "other"]
 
 
@@ -123,7 +123,7 @@ def test_contacted_procedures(orgs, code, kind, final_state, column):
     decided = drive_to_end(orgs, cid)
     assert decided == titles(code)
     with orgs.reading() as s:
-        d = dossier(s, cid)
+        d = dossier(s, cid, now=LATER)
     assert (d["state"], d["column"]) == (final_state, column)
     orgs_by_title = {st["title"]: st["org_id"] for st in d["steps"] if st["kind"] == "review"}
     for spec in procedure(code).steps:
@@ -148,7 +148,7 @@ def test_unreachable_procedures(orgs, code, kind, final_state, column):
     propose(orgs, cid, code.value, conduct="")
     assert drive_to_end(orgs, cid) == titles(code)
     with orgs.reading() as s:
-        d = dossier(s, cid)
+        d = dossier(s, cid, now=LATER)
     assert (d["state"], d["column"]) == (final_state, column)
 
 
@@ -163,7 +163,7 @@ def test_relation_settled_only_when_managed_elsewhere(orgs):
         propose(orgs, other, "relation_settled")
     assert err.value.code == "not_managed_elsewhere"
     with orgs.reading() as s:
-        assert dossier(s, cid)["column"] == "C"
+        assert dossier(s, cid, now=LATER)["column"] == "C"
 
 
 def suspended_case(store, name="王五") -> tuple[str, dt.datetime]:
@@ -195,7 +195,7 @@ def test_two_year_review_scheduled_exactly_and_fires_once(orgs):
     assert step.title == titles(Disposition.REMOVAL_AFTER_SUSPENSION)[0]
     assert drive_to_end(orgs, cid, now=moved) == titles(Disposition.REMOVAL_AFTER_SUSPENSION)
     with orgs.reading() as s:
-        d = dossier(s, cid)
+        d = dossier(s, cid, now=LATER)
     assert (d["state"], d["column"]) == ("closed", "Q")
 
 
@@ -209,7 +209,7 @@ def test_restoration_inside_two_years_cancels_the_review(orgs):
     assert case_fired(fire_due(orgs, effective + relativedelta(years=3))) == []
     assert drive_to_end(orgs, cid, now=applied) == titles(Disposition.RESTORE_MEMBERSHIP)
     with orgs.reading() as s:
-        d = dossier(s, cid)
+        d = dossier(s, cid, now=LATER)
     assert (d["state"], d["column"]) == ("closed", "C")
 
 
@@ -236,7 +236,7 @@ def test_correction_period_end_then_no_change_leads_to_persuasion(orgs):
     assert result["open_step"]["title"] == titles(Disposition.PERSUADE_WITHDRAW)[0]
     drive_to_end(orgs, cid, now=T0 + relativedelta(months=4))
     with orgs.reading() as s:
-        assert dossier(s, cid)["column"] == "H"
+        assert dossier(s, cid, now=LATER)["column"] == "H"
 
 
 # ---------------------------------------------------------------- refusals
@@ -274,10 +274,10 @@ def test_removal_cannot_be_finalised_without_the_upper_department(removal_case, 
         decide_step(orgs, actor_id="town_sec", now=T0, step_id=step.id, verdict="approve", opinion="批准")
     assert err.value.code == "wrong_level"
     with orgs.reading() as s:
-        assert dossier(s, cid)["column"] == "N"  # not out of the party until the upper department approves
+        assert dossier(s, cid, now=LATER)["column"] == "N"  # not out of the party until the upper department approves
     approve_open(orgs, cid)
     with orgs.reading() as s:
-        assert dossier(s, cid)["column"] == "H"
+        assert dossier(s, cid, now=LATER)["column"] == "H"
 
 
 def test_a_decided_step_cannot_be_decided_again(removal_case, orgs):
@@ -356,7 +356,7 @@ def test_rejection_goes_back_one_step_with_the_reason(removal_case, orgs):
     back = open_step(orgs, cid)
     assert (back.step_key, back.org_id, back.reopened_from) == ("base_review", "TOWN", step.id)
     with orgs.reading() as s:
-        d = dossier(s, cid)
+        d = dossier(s, cid, now=LATER)
     rejected = [st for st in d["steps"] if st["status"] == "rejected"]
     assert rejected[0]["opinion"] == "调查材料不充分"
     assert d["form"]["upper_pre_review"][0]["verdict"] == "不同意（退回）"
@@ -369,7 +369,7 @@ def test_rejection_at_the_first_step_withdraws_the_proposal(removal_case, orgs):
     assert back.kind is StepKind.PROPOSAL
     propose(orgs, removal_case, "correct_in_time")
     with orgs.reading() as s:
-        d = dossier(s, removal_case)
+        d = dossier(s, removal_case, now=LATER)
     assert [x["status"] for x in d["dispositions"]] == ["withdrawn", "in_progress"]
 
 
@@ -400,7 +400,7 @@ def test_proposal_needs_investigation_and_a_searching_case_cannot_be_disposed(or
 def test_concurrent_edit_detected(removal_case, orgs):
     step = open_step(orgs, removal_case)
     with orgs.reading() as s:
-        version = dossier(s, removal_case)["version"]
+        version = dossier(s, removal_case, now=LATER)["version"]
     approve_open(orgs, removal_case)
     from models.errors import ConcurrentEdit
     nxt = open_step(orgs, removal_case)
@@ -429,5 +429,5 @@ def test_referral_is_recorded_beside_the_disposition(orgs):
     with pytest.raises(Refusal):
         record_referral(orgs, actor_id="sec2", now=T0, case_id=cid, target="police", summary="x")
     with orgs.reading() as s:
-        d = dossier(s, cid)
+        d = dossier(s, cid, now=LATER)
     assert d["referrals"][0]["target_label"] == "公安机关" and d["state"] == CaseState.CONTACTED.value

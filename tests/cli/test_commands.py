@@ -56,6 +56,16 @@ def test_orgs_import_refused_or_malformed(cli, store, tmp_path):
     assert cli("orgs", "import", str(broken), expect=2).out == ""
 
 
+def test_orgs_import_on_an_established_tree_needs_a_keeper(cli, orgs, tmp_path):
+    renamed = write_orgs(tmp_path / "renamed.json", {"organisations": [
+        {"id": "B1", "name": "东村党支部（更名）", "kind": "branch", "parent": "TOWN", "category": 3}]})
+    refused = cli.json("orgs", "import", str(renamed), expect=3)
+    assert refused["error"]["code"] == "actor_required" and "须指明办理人" in refused["error"]["message"]
+    neighbour = cli("--as", "other_sec", "orgs", "import", str(renamed), expect=3)
+    assert "无权改动：东村党支部（B1）" in neighbour.err
+    assert cli.json("--as", "town_staff", "orgs", "import", str(renamed))["organisations_updated"] == 1
+
+
 def test_roster_import_all_or_nothing_then_valid_rows(cli, orgs, tmp_path):
     path = write_roster(tmp_path / "roster.csv", [
         roster_row("甲", dt.date(1980, 1, 2), Gender.MALE, 11),
@@ -223,6 +233,9 @@ def test_transfer_letters_receipts_and_pocket_members(cli, orgs):
     assert issued["receipt_due"] == "2026-04-30"
     issue_transfer_letter(orgs, actor_id="sec1", now=T0, letter_id="L-002", member_id=mid, receiving_org="某县党委",
                           issued_on="2026-03-01", validity_days=30)
+    refused = cli.json("--as", "sec2", "transfer", "receipt", "L-002", "--received-on", "2026-04-10", expect=3)
+    assert refused["error"]["code"] == "wrong_level"
+    assert cli("--as", "town_sec", "transfer", "receipt", "L-002", "--received-on", "2026-04-31", expect=2).out == ""
     received = cli.json("--as", "town_sec", "transfer", "receipt", "L-002", "--received-on", "2026-04-10")
     assert received["receipt_on"] == "2026-04-10"
     assert cli.json("--as", "town_sec", "transfer", "receipt", "L-404", expect=4)["error"]["code"] == "not_found"
@@ -260,6 +273,18 @@ def test_listings_and_statistics(cli, orgs, suspended_case):
 
     shown = cli("cases", "show", suspended_case)
     assert "停止党籍满两年复查" in shown.out and "待触发" in shown.out
+
+    for command in (["inbox"], ["ledger"], ["stats"], ["unreachable"], ["out-of-control"]):
+        missing = cli(*command, "--org", "NO_ORG", expect=4)
+        assert "未找到组织：NO_ORG" in missing.err and missing.out == ""
+
+
+def test_cases_show_counts_lost_contact_time_to_now(cli, orgs):
+    mid = add_member(orgs, name="冯十二", last_contact=dt.date(2025, 1, 1))
+    start(orgs)
+    cid = case_of(orgs, mid)  # still searching
+    assert cli.json("--now", "2026-03-07", "cases", "show", cid)["lost_contact_time"] == "1年2个月"
+    assert cli.json("cases", "show", cid, "--now", "2027-05-07")["lost_contact_time"] == "2年4个月"
 
 
 def test_export_forms(cli, orgs, suspended_case, tmp_path):
