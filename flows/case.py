@@ -27,7 +27,7 @@ class Advance(RunInput):
     outbox_ids: list[int] = []
 
 
-@flow(name="case", persist_result=True, flow_run_name="{case_id} {member_name}", log_prints=False)
+@flow(name="case", persist_result=True, log_prints=False)
 def case_flow(case_id: str, member_name: str = "") -> str:
     waited: set[str] = set()
     while True:

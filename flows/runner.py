@@ -23,6 +23,7 @@ from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId
                                             FlowRunFilterExpectedStartTime, FlowRunFilterState,
                                             FlowRunFilterStateType)
 from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Scheduled
@@ -47,7 +48,7 @@ SCHEDULED_FLOWS = {
 
 class CaseRunner:
     def __init__(self, store: Store, *, runner_id: str | None = None, threads: int = 4,
-                 poll_seconds: float = 0.5, scheduled_every: float = 30.0, on_segment=None):
+                 poll_seconds: float = 0.5, scheduled_every: float = 30.0, on_segment=None, run_logs: bool = False):
         self.store = store
         self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}"
         self.threads = threads
@@ -61,7 +62,9 @@ class CaseRunner:
         self.on_segment = on_segment  # called with (case_id, monotonic time) after each segment, for benchmarks
         os.environ.setdefault("LOSTCONTACT_DB_URL", store.url)
         shared_store(store.url)  # tasks find this store through the shared handle
-        engine.cut_suspension_observer()
+        engine.apply_cuts()
+        if not run_logs:
+            engine.quiet_run_logs()
 
     # ------------------------------------------------------------ the loop
 
@@ -74,7 +77,11 @@ class CaseRunner:
         last_scheduled = 0.0
         with engine.in_process_settings(self.api_url):
             while not stop.is_set():
+                began = time.monotonic()
                 worked = self.drain_once()
+                if worked:
+                    log.info("advanced %d case run(s) in %.2f s (%d segments, %d errors so far)", worked,
+                             time.monotonic() - began, self.segments, self.errors)
                 if time.monotonic() - last_scheduled > self.scheduled_every:
                     self.run_due_scheduled()
                     last_scheduled = time.monotonic()
@@ -133,29 +140,61 @@ class CaseRunner:
         return c
 
     def advance(self, claim: runs.Claim, info: runs.CaseRunInfo) -> str:
-        """Bring the case's run to the step the store shows: create, resume or re-run it, then execute it here."""
+        """Bring the case's run to the step the store shows: create, resume or re-run it, then execute it here.
+
+        The common case costs two calls before the segment: the resume, tried first, and the fresh read the engine
+        needs after it. A run that was not paused (just created in bulk, or left behind by a failure) costs the read
+        only, or the one wasted resume."""
         client = self.client()
-        run = self._read(client, info.flow_run_id) if info.flow_run_id else None
+        if info.flow_run_id is None:
+            return self._start(client, info)
+        run_id = UUID(info.flow_run_id)
+        if "case_opened" not in claim.events:  # a run that already ran once waits on a suspend: resume it
+            try:
+                resumed = self._resume(client, run_id, claim)
+            except ObjectNotFound:
+                return self._start(client, info)  # lost with a wiped server: the case gets a new run
+            if resumed:
+                return engine.execute(case_flow, client, client.read_flow_run(run_id))
+        run = self._read(client, info.flow_run_id)
         if run is None:
-            run = prefect_api.create_case_run(client, prefect_api.case_run_spec(info))
-            runs.attach_flow_runs(self.store, {info.case_id: str(run.id)})
+            return self._start(client, info)
         state = run.state
         if state.is_paused():
-            # Our thread's sync client, not prefect.flow_runs.resume_flow_run, which builds an async client per call.
-            # The server checks the input against the schema the run saved when it suspended.
-            client.resume_flow_run(run.id, run_input={"event": claim.events[-1], "outbox_ids": list(claim.outbox_ids)})
+            self._resume(client, run_id, claim)
+            run = client.read_flow_run(run_id)
         elif state.is_completed():
             with self.store.reading() as s:
                 if runs.position(s, info.case_id).finished:
                     return "Completed"
             # The store moved on after the run finished (it should not): give the case a new run.
-            runs.attach_flow_runs(self.store, {info.case_id: None})
-            return self.advance(claim, runs.CaseRunInfo(**{**info.__dict__, "flow_run_id": None}))
+            return self._start(client, info)
         elif state.is_running() or state.is_final():
             # Running although we hold the case's claim: its runner died mid-segment. Failed or crashed: a bug or an
             # outage. Either way the store says where the case stands, so the run re-executes from the top.
             client.set_flow_run_state(run.id, Scheduled(message=f"replayed by {self.runner_id}"), force=True)
-        return engine.execute(case_flow, client, run.id)
+            run = client.read_flow_run(run_id)
+        return engine.execute(case_flow, client, run)
+
+    def _start(self, client, info: runs.CaseRunInfo) -> str:
+        """A new run for the case (idempotent by key), executed at once: the object just created is fresh."""
+        run = prefect_api.create_case_run(client, prefect_api.case_run_spec(info))
+        if str(run.id) == info.flow_run_id:  # the key found the run we could not use: a new key, a new run
+            run = prefect_api.create_case_run(client, prefect_api.case_run_spec(info, fresh=True))
+        runs.attach_flow_runs(self.store, {info.case_id: str(run.id)})
+        if not run.state.is_scheduled():  # an earlier runner created it and died before it could record it
+            client.set_flow_run_state(run.id, Scheduled(message=f"started by {self.runner_id}"), force=True)
+            run = client.read_flow_run(run.id)
+        return engine.execute(case_flow, client, run)
+
+    @staticmethod
+    def _resume(client, run_id: UUID, claim: runs.Claim) -> bool:
+        """Resume a paused run with what moved the case on; False if it was not paused. Our thread's sync client, not
+        prefect.flow_runs.resume_flow_run, which builds an async client and reads the run first. The server checks
+        the input against the schema the run saved when it suspended."""
+        result = client.resume_flow_run(run_id, run_input={"event": claim.events[-1],
+                                                           "outbox_ids": list(claim.outbox_ids)})
+        return result.status is SetStateStatus.ACCEPT
 
     @staticmethod
     def _read(client, run_id: str):
@@ -208,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="segments executed at once (SQLite: 1)")
     parser.add_argument("--id", default=None, help="a stable runner name, so a restart frees its own claims at once")
     parser.add_argument("--apply-deployments", action="store_true", help="register our deployments first")
+    parser.add_argument("--run-logs", action="store_true",
+                        help="keep Prefect's INFO lines for every run segment (five a segment; off by default)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOSTCONTACT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -217,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         from .deployments import apply_deployments
 
         apply_deployments()
-    runner = CaseRunner(store, runner_id=args.id, threads=threads)
+    runner = CaseRunner(store, runner_id=args.id, threads=threads, run_logs=args.run_logs)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

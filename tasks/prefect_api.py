@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
@@ -44,9 +44,10 @@ def forget_deployments() -> None:
         _deployments.clear()
 
 
-def case_run_spec(info) -> dict:
+def case_run_spec(info, *, fresh: bool = False) -> dict:
     """How a case's run is named and tagged, so a person recognises it in the Prefect UI: case number and member
-    name; campaign, branch and base committee as tags. `info` is a `casework.runs.CaseRunInfo`."""
+    name; campaign, branch and base committee as tags. `info` is a `casework.runs.CaseRunInfo`. The idempotency key
+    makes a repeated creation return the case's run; `fresh` asks for a new run where that one cannot go on."""
     case_id, member_name, campaign_id = info.case_id, info.member_name, info.campaign_id
     branch_id, base_committee_id = info.branch_id, info.base_committee_id
     tags = [f"branch:{branch_id}"]
@@ -55,7 +56,7 @@ def case_run_spec(info) -> dict:
     if base_committee_id:
         tags.append(f"base:{base_committee_id}")
     return {"name": f"{case_id} {member_name}", "parameters": {"case_id": case_id, "member_name": member_name},
-            "tags": tags, "idempotency_key": f"{info.installation}:case:{case_id}"}
+            "tags": tags, "idempotency_key": f"{info.installation}:case:{case_id}" + (f":{uuid4().hex}" if fresh else "")}
 
 
 def create_case_run(client, spec: dict) -> FlowRun:

@@ -37,9 +37,11 @@ def _store_url(ctx: click.Context) -> str:
 @click.option("--id", "runner_id", metavar="NAME", default=None,
               help="执行器的固定名称：重启后立即释放它上次持有的待办（默认：主机名:进程号）")
 @click.option("--apply-deployments", is_flag=True, help="启动前先在Prefect服务上注册本系统的部署")
+@click.option("--run-logs", is_flag=True, help="输出Prefect每个流程段的INFO日志（每段约五行，默认不输出）")
 @db_option()
 @click.pass_context
-def runner(ctx: click.Context, threads: int | None, runner_id: str | None, apply_deployments: bool) -> int:
+def runner(ctx: click.Context, threads: int | None, runner_id: str | None, apply_deployments: bool,
+           run_logs: bool) -> int:
     """运行一个案件流程执行器：取出待推进的案件，在本进程内执行其Prefect流程，直到按Ctrl-C停止。
 
     Prefect服务地址取自PREFECT_API_URL（或Prefect配置）；需要同时启动服务时请用 lostcontact up。"""
@@ -63,6 +65,8 @@ def runner(ctx: click.Context, threads: int | None, runner_id: str | None, apply
         argv += ["--id", runner_id]
     if apply_deployments:
         argv.append("--apply-deployments")
+    if run_logs:
+        argv.append("--run-logs")
     return main(argv)
 
 

@@ -132,3 +132,53 @@ def test_two_runners_share_one_outbox(store, prefect, orgs):
     assert a.segments and b.segments
     assert_all_in_step(store, case_ids)
     a.close(), b.close()
+
+
+def test_campaign_flow_creates_runs_in_bulk_and_the_runner_takes_each_to_its_first_suspend(store, prefect, orgs):
+    from flows.campaign import campaign_flow
+
+    for i in range(5):
+        add_member(store, name=f"批量{i}", branch="B1" if i % 2 else "B2")
+    result = campaign_flow(campaign_id="BULK", org_id="TOWN", name="集中排查", start_date="2026-03-07",
+                           actor_id="town_sec", phases={"search": "2026-03-31"})
+    assert result["cases_opened"] == result["runs_created"] == 5
+    with store.reading() as s:
+        run_ids = {cid: s.get(Case, cid).flow_run_id for cid in result["case_ids"]}
+    with get_client(sync_client=True) as client:
+        created = {cid: client.read_flow_run(UUID(rid)) for cid, rid in run_ids.items()}
+    assert all(r.state.is_scheduled() for r in created.values())  # created, not yet executed
+    assert all(r.name.startswith(f"{cid} 批量") and "campaign:BULK" in r.tags for cid, r in created.items())
+    runner = CaseRunner(store, runner_id="bulk", threads=1 if store.is_sqlite else 4)
+    runner.drain()
+    runner.close()
+    assert runner.segments == 5 and runner.errors == 0
+    with store.reading() as s:  # the runs it executed are the ones the campaign created: no second run per case
+        assert {cid: s.get(Case, cid).flow_run_id for cid in run_ids} == run_ids
+    assert_all_in_step(store, result["case_ids"])
+    again = campaign_flow(campaign_id="BULK", org_id="TOWN", name="集中排查", start_date="2026-03-07",
+                          actor_id="town_sec", phases={"search": "2026-03-31"})
+    assert again["runs_created"] == 0  # a repeated campaign start is answered, and creates no runs
+
+
+def test_failed_and_finished_runs_behind_the_store_are_replayed(store, prefect, orgs):
+    """A run that failed re-executes from the top and suspends where the store stands; a run that completed although
+    the store still waits cannot go on, so the case gets a new run (a new idempotency key, not the old run back)."""
+    from prefect.states import Completed, Failed
+
+    failed, finished = open_cases(store, 2)
+    runner = CaseRunner(store, runner_id="replay", threads=1)
+    runner.drain()
+    with store.reading() as s:
+        before = {cid: s.get(Case, cid).flow_run_id for cid in (failed, finished)}
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(UUID(before[failed]), Failed(message="test: an outage"), force=True)
+        client.set_flow_run_state(UUID(before[finished]), Completed(message="test: ended early"), force=True)
+    assert repair_sweep(store, now=utcnow())["requeued"] == 2
+    runner.drain()
+    runner.close()
+    with store.reading() as s:
+        after = {cid: s.get(Case, cid).flow_run_id for cid in (failed, finished)}
+    assert after[failed] == before[failed]
+    assert after[finished] not in (None, before[finished])
+    assert_all_in_step(store, [failed, finished])
+    assert repair_sweep(store, now=utcnow())["requeued"] == 0
