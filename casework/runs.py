@@ -3,7 +3,7 @@ follow-ups, and the cases whose run is behind the store (repair).
 
 Claims are per case: a runner takes every pending row of a case at once and holds the case while it works, so two
 runners never advance one case together. On PostgreSQL the claim takes a transaction-level advisory lock per case
-and skips rows locked by others (FOR UPDATE SKIP LOCKED); on SQLite the write lock serialises claims."""
+(skipping cases another claimer holds at that moment); on SQLite the write lock serialises claims."""
 from __future__ import annotations
 
 import datetime as dt
@@ -38,33 +38,38 @@ class Claim:
 
 
 def claim(store: Store, runner_id: str, *, limit: int, now: dt.datetime) -> list[Claim]:
-    """Take up to `limit` cases with pending outbox rows, oldest first."""
+    """Take up to `limit` cases with pending outbox rows, oldest first.
+
+    Candidates are read without row locks and each case is then taken under its own advisory lock: locking the
+    rows of every candidate (FOR UPDATE over the whole backlog) would make a second runner skip cases the first
+    one had no room for, and sit idle while it works."""
     expired = now - LEASE
     with store.writing() as s:
         pending = (OutboxRow.done_at.is_(None)) & (
             OutboxRow.claimed_at.is_(None) | (OutboxRow.claimed_at < expired) | (OutboxRow.claimed_by == runner_id))
-        q = select(OutboxRow.id, OutboxRow.case_id, OutboxRow.event).where(pending).order_by(OutboxRow.id) \
-            .limit(limit * 20)
-        if not store.is_sqlite:
-            q = q.with_for_update(skip_locked=True)
-        rows = s.execute(q).all()
-        chosen: dict[str, list] = {}
-        for row in rows:
-            if row.case_id not in chosen and len(chosen) >= limit:
-                continue
-            if row.case_id not in chosen and not _may_take(s, store, row.case_id, runner_id, expired):
-                continue
-            chosen.setdefault(row.case_id, []).append(row)
-        ids = [r.id for group in chosen.values() for r in group]
-        if ids:
-            s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids))
+        candidates = s.scalars(select(OutboxRow.case_id).where(pending).group_by(OutboxRow.case_id)
+                               .order_by(func.min(OutboxRow.id)).limit(limit * 3)).all()
+        chosen = []
+        for case_id in candidates:
+            if len(chosen) >= limit:
+                break
+            if _may_take(s, store, case_id, runner_id, expired):
+                chosen.append(case_id)
+        rows = s.execute(select(OutboxRow.id, OutboxRow.case_id, OutboxRow.event)
+                         .where(pending, OutboxRow.case_id.in_(chosen)).order_by(OutboxRow.id)).all() if chosen else []
+        if rows:
+            s.execute(update(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows]))
                       .values(claimed_by=runner_id, claimed_at=now, tries=OutboxRow.tries + 1))
         s.commit()
-    return [Claim(cid, tuple(r.id for r in group), tuple(r.event for r in group)) for cid, group in chosen.items()]
+    groups: dict[str, list] = {}
+    for row in rows:
+        groups.setdefault(row.case_id, []).append(row)
+    return [Claim(cid, tuple(r.id for r in group), tuple(r.event for r in group)) for cid, group in groups.items()]
 
 
 def _may_take(s, store: Store, case_id: str, runner_id: str, expired: dt.datetime) -> bool:
-    """No other runner holds a live claim on this case."""
+    """No other runner holds a live claim on this case. On PostgreSQL the advisory lock, held to the commit, keeps
+    two claimers off one case; the count, read after it (READ COMMITTED), sees a claim committed just before."""
     if not store.is_sqlite:
         got = s.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": f"case:{case_id}"}).scalar()
         if not got:

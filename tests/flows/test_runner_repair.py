@@ -129,9 +129,28 @@ def test_two_runners_share_one_outbox(store, prefect, orgs):
         t.join()
     assert not errors and a.errors == b.errors == 0
     assert a.segments + b.segments == len(case_ids)  # each case advanced once, by one of them
-    assert a.segments and b.segments
     assert_all_in_step(store, case_ids)
     a.close(), b.close()
+
+
+@pytest.mark.postgres
+def test_a_second_claimer_takes_what_the_first_had_no_room_for(store, orgs):
+    """Claims partition the backlog: while one runner holds its cases, another takes the next ones at once, and a
+    case held by one is never given to the other, even when new rows arrive for it."""
+    if store.is_sqlite:
+        pytest.skip("several runners are for PostgreSQL; SQLite serves one")
+    case_ids = open_cases(store, 12)
+    now = utcnow()
+    first = runs.claim(store, "a", limit=5, now=now)
+    runs.requeue(store, [first[0].case_id], reason="test: a decision while runner a works", now=now)
+    second = runs.claim(store, "b", limit=10, now=now)
+    taken_a, taken_b = {c.case_id for c in first}, {c.case_id for c in second}
+    assert len(taken_a) == 5 and len(taken_b) == 7
+    assert taken_a | taken_b == set(case_ids) and not taken_a & taken_b
+    assert runs.claim(store, "c", limit=10, now=now) == []  # the new row waits for runner a to finish its case
+    runs.finish(store, first[0].outbox_ids, now=now)
+    (again,) = runs.claim(store, "c", limit=10, now=now)
+    assert again.case_id == first[0].case_id and again.events == ("repair",)
 
 
 def test_campaign_flow_creates_runs_in_bulk_and_the_runner_takes_each_to_its_first_suspend(store, prefect, orgs):
