@@ -35,6 +35,19 @@ RESULTS = ROOT / "benchmarks" / "results"
 BRANCH_SECRETARY = {"B1": "sec1", "B2": "sec2"}  # tests/conftest.py's organisation tree
 
 
+def machine_speed() -> float:
+    """Seconds for a fixed pure-Python loop, best of three: this VM's speed varies about threefold from day to day,
+    and the figures of two runs compare only next to it."""
+    best = float("inf")
+    for _ in range(3):
+        t = time.process_time()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.process_time() - t)
+    return round(best, 3)
+
+
 def pct(xs, q):
     xs = sorted(xs)
     return round(xs[min(len(xs) - 1, int(len(xs) * q))], 4) if xs else None
@@ -176,8 +189,8 @@ def ours(args, server, pg_url) -> dict:
             out[f"resume_{round_ + 1}"] = phase(len(cases), m, lat)
             out[f"resume_{round_ + 1}"]["decision_to_inbox_p50_s"] = pct(to_inbox, .5)
             out[f"resume_{round_ + 1}"]["decision_to_inbox_p95_s"] = pct(to_inbox, .95)
-        # A lone decision: nothing else queued, the runner serving as in production (polling the outbox every
-        # poll_seconds), so the latency includes the wait for the runner to notice.
+        # A lone decision: nothing else queued, the runner serving as in production (woken by the commit's signal on
+        # PostgreSQL, polling every poll_seconds as the fallback), so the latency includes the runner noticing.
         lone_inbox, lone_suspend = [], []
         stage = STAGE_ORDER[args.m]
         stop = threading.Event()
@@ -257,7 +270,8 @@ def main() -> None:
     server = PrefectServer(home=Path(tempfile.mkdtemp()), database_url=ensure_pg_database(args.pg_url, name),
                            scheduler=False).start()
     result = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": f"{os.cpu_count()} cores",
-              "prefect_server": "PostgreSQL-backed, pause expirations/late runs/foreman off"}
+              "prefect_server": "PostgreSQL-backed, pause expirations/late runs/foreman off",
+              "machine_speed_s": machine_speed()}
     try:
         result["ours"] = ours(args, server, args.pg_url)
         if not args.skip_baseline:
@@ -281,7 +295,8 @@ def markdown(r: dict) -> str:
     o = r["ours"]
     lines = [f"# Case runner benchmark ({r['date']}, {r['machine']})", "",
              f"Command: `.venv/bin/python benchmarks/runner.py -n {o['cases']} -m {o['resumes']} --threads "
-             f"{o['threads']}`; Prefect server: {r['prefect_server']}.", "",
+             f"{o['threads']}`; Prefect server: {r['prefect_server']}. Machine speed (a fixed Python loop, lower is "
+             f"faster): {r.get('machine_speed_s')} s.", "",
              "| executor | phase | N | runs/s | decision → inbox p50 / p95 | → run suspended p50 / p95 | CPU s per segment "
              "(client + server + PostgreSQL) |", "|---|---|---|---|---|---|---|"]
     for key in [k for k in o if k == "start" or k.startswith("resume_")]:

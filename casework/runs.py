@@ -15,6 +15,7 @@ from models.codes import FollowUpStatus, StepStatus
 from models.position import Position
 from models.store import Case, FollowUp, Installation, Member, OutboxRow, Step
 
+from . import outbox_signal
 from .db import Store
 
 LEASE = dt.timedelta(minutes=5)  # a claim older than this is taken to belong to a runner that died
@@ -112,6 +113,8 @@ def requeue(store: Store, case_ids, *, reason: str, now: dt.datetime) -> int:
     with store.writing() as s:
         for cid in case_ids:
             s.add(OutboxRow(case_id=cid, event="repair", payload={"reason": reason}, created_at=now, tries=0))
+        if case_ids:
+            outbox_signal.signal(s)
         s.commit()
     return len(case_ids)
 

@@ -20,6 +20,7 @@ from models.errors import ConcurrentEdit, Refusal
 from models.store import AuditEvent, OutboxRow, RequestRecord
 from models.timing import as_utc, utcnow
 
+from . import outbox_signal
 from .db import Store
 
 log = logging.getLogger("lostcontact.casework")
@@ -35,6 +36,7 @@ class Work:
     request_id: str | None
     action: str
     events: list[dict[str, Any]] = field(default_factory=list)
+    advanced: bool = False  # outbox rows added: the runners are signalled at the commit
 
     def audit(self, *, case_id: str | None = None, org_id: str | None = None, **payload: Any) -> None:
         self.session.add(AuditEvent(at=self.now, actor_id=self.actor_id, org_id=org_id, action=self.action,
@@ -44,6 +46,7 @@ class Work:
         """Tell the case's flow run that the store moved on (drained by the case runner after the commit)."""
         self.session.add(OutboxRow(case_id=case_id, event=event, payload=_jsonable(payload), created_at=self.now,
                                    tries=0))
+        self.advanced = True
 
 
 def fingerprint(action: str, payload: dict[str, Any]) -> str:
@@ -106,6 +109,8 @@ def action(name: str) -> Callable:
                         session.add(RequestRecord(request_id=request_id, action=name, fingerprint=print_,
                                                   result=_jsonable(result), created_at=moment))
                         session.flush()
+                    if work.advanced:
+                        outbox_signal.signal(session)
                     return result
             except IntegrityError:
                 # Two identical submissions raced: the loser answers with the winner's result.

@@ -5,7 +5,8 @@ executes the segment here (`prefect.flow_engine.run_flow`) on a bounded thread p
 step the store shows. It also executes the follow-up, sweep and statistics runs that Prefect holds scheduled once
 they are due. Several runners may share one PostgreSQL store and one Prefect server: claims are per case (see
 `casework.runs`). A runner that dies holding claims is repaired on its restart (its own claims are released at once)
-or by any other runner after the lease."""
+or by any other runner after the lease. On PostgreSQL an idle runner is woken by the commit of a decision
+(`casework.outbox_signal`), so a person's decision does not wait for the next poll; SQLite is polled."""
 from __future__ import annotations
 
 import contextvars
@@ -28,7 +29,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Scheduled
 
-from casework import runs
+from casework import outbox_signal, runs
 from casework.db import Store, shared_store
 from models.timing import utcnow
 from tasks import prefect_api
@@ -74,6 +75,16 @@ class CaseRunner:
         released = runs.release_own(self.store, self.runner_id)
         if released:
             log.info("released %d outbox rows this runner held when it stopped", released)
+        waker = outbox_signal.listener(self.store)  # PostgreSQL wakes us at a decision's commit; SQLite is polled
+        if waker:
+            waker.listen()  # before the first look at the outbox: a decision committed in between still wakes us
+        try:
+            self._serve(stop, waker)
+        finally:
+            if waker:
+                waker.close()
+
+    def _serve(self, stop: threading.Event, waker) -> None:
         last_scheduled = 0.0
         with engine.in_process_settings(self.api_url):
             while not stop.is_set():
@@ -86,7 +97,18 @@ class CaseRunner:
                     self.run_due_scheduled()
                     last_scheduled = time.monotonic()
                 if not worked:
-                    stop.wait(self.poll_seconds)
+                    self._idle(stop, waker)
+
+    def _idle(self, stop: threading.Event, waker) -> None:
+        """Wait for work: until the outbox is signalled (PostgreSQL) or the next poll, whichever comes first, looking
+        at `stop` at least once a second."""
+        if waker is None:
+            stop.wait(self.poll_seconds)
+            return
+        deadline = time.monotonic() + self.poll_seconds
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            if waker.wait(min(left, 1.0)):
+                return
 
     def drain(self, *, timeout: float = 120.0) -> int:
         """Drain until the outbox is empty (for tests, benchmarks and the demo). Returns segments executed."""

@@ -201,3 +201,25 @@ def test_failed_and_finished_runs_behind_the_store_are_replayed(store, prefect, 
     assert after[finished] not in (None, before[finished])
     assert_all_in_step(store, [failed, finished])
     assert repair_sweep(store, now=utcnow())["requeued"] == 0
+
+
+@pytest.mark.postgres
+def test_an_idle_runner_on_postgres_is_woken_by_the_commit_not_its_poll(store, prefect, orgs):
+    """With a poll ten minutes apart, only the commit's signal can bring the runner to the new cases in time."""
+    if store.is_sqlite:
+        pytest.skip("SQLite has no notification channel: the embedded runner polls")
+    runner = CaseRunner(store, runner_id="woken", threads=2, poll_seconds=600)
+    stop = threading.Event()
+    serving = threading.Thread(target=runner.serve, args=(stop,), daemon=True)
+    serving.start()
+    time.sleep(1)  # the runner has found the outbox empty and waits
+    case_ids = open_cases(store, 3)
+    deadline = time.monotonic() + 120
+    while pending(store) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    serving.join(30)
+    runner.close()
+    assert not serving.is_alive()  # stop is seen within a second although the poll is ten minutes
+    assert pending(store) == 0 and runner.segments == 3 and runner.errors == 0
+    assert_all_in_step(store, case_ids)
