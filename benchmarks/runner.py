@@ -48,6 +48,11 @@ def machine_speed() -> float:
     return round(best, 3)
 
 
+def timed_phases(ours_result: dict) -> list[str]:
+    """The timed phases of our runner's result: start and each resume round."""
+    return [k for k in ours_result if k == "start" or k.startswith("resume_")]
+
+
 def pct(xs, q):
     xs = sorted(xs)
     return round(xs[min(len(xs) - 1, int(len(xs) * q))], 4) if xs else None
@@ -277,11 +282,10 @@ def main() -> None:
         if not args.skip_baseline:
             result["prefect_runner"] = baseline(args, server)
             # Every resume round against Prefect's resume rate: the weakest round is the honest figure.
-            for phase_name, mine in result["ours"].items():
-                if isinstance(mine, dict) and (phase_name == "start" or phase_name.startswith("resume_")):
-                    theirs = result["prefect_runner"].get(phase_name.split("_")[0], {}).get("runs_per_s")
-                    if theirs:
-                        result.setdefault("ratio", {})[phase_name] = round(mine["runs_per_s"] / theirs, 1)
+            for name_ in timed_phases(result["ours"]):
+                theirs = result["prefect_runner"].get(name_.split("_")[0], {}).get("runs_per_s")
+                if theirs:
+                    result.setdefault("ratio", {})[name_] = round(result["ours"][name_]["runs_per_s"] / theirs, 1)
     finally:
         server.stop()
         drop_pg_database(args.pg_url, name)
@@ -295,11 +299,12 @@ def markdown(r: dict) -> str:
     o = r["ours"]
     lines = [f"# Case runner benchmark ({r['date']}, {r['machine']})", "",
              f"Command: `.venv/bin/python benchmarks/runner.py -n {o['cases']} -m {o['resumes']} --threads "
-             f"{o['threads']}`; Prefect server: {r['prefect_server']}. Machine speed (a fixed Python loop, lower is "
-             f"faster): {r.get('machine_speed_s')} s.", "",
+             f"{o['threads']}`; Prefect server: {r['prefect_server']}."
+             + (f" Machine speed (a fixed Python loop, lower is faster): {r['machine_speed_s']} s."
+                if "machine_speed_s" in r else ""), "",
              "| executor | phase | N | runs/s | decision → inbox p50 / p95 | → run suspended p50 / p95 | CPU s per segment "
              "(client + server + PostgreSQL) |", "|---|---|---|---|---|---|---|"]
-    for key in [k for k in o if k == "start" or k.startswith("resume_")]:
+    for key in timed_phases(o):
         p = o[key]
         inbox = (f"{p.get('decision_to_inbox_p50_s')} / {p.get('decision_to_inbox_p95_s')} s" if key != "start"
                  else f"all {o['cases']} in {p['cases_in_inboxes_after_s']} s")
