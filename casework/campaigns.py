@@ -15,7 +15,7 @@ from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, FollowUp
 from models.timing import LOCAL_TZ, UTC, local_midnight
 
 from .cases import open_step
-from .orgs import actor_roles, get_org, org_names
+from .orgs import get_org, org_names
 from .roster import lost_contact_members
 from .uow import Work, action
 
@@ -39,7 +39,7 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
     org = get_org(s, org_id)
     if org.kind is not OrgKind.BASE_COMMITTEE:
         raise Refusal("not_base_committee", f"集中排查由基层党委发起，{org.name}是{org.kind.label}", "004")
-    roles = actor_roles(s, work.actor_id)
+    roles = work.roles()
     check_actor(Body.BASE_COMMITTEE, org_id, roles, deciding=True, org_names=org_names(s, [org_id, *roles]))
     if not campaign_id.strip() or s.get(Campaign, campaign_id) is not None:
         raise Refusal("campaign_exists", f"排查活动编号“{campaign_id}”为空或已被使用", "004")

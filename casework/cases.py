@@ -16,7 +16,7 @@ from models.rules import CaseFacts, OrgChain, check_actor
 from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, DispositionRow, Member, Step
 from models.timing import step_due
 
-from .orgs import actor_roles, org_chain, org_names
+from .orgs import org_chain, org_names
 from .uow import Work
 
 
@@ -73,7 +73,7 @@ def authorise(work: Work, case: Case, body: Body, *, deciding: bool) -> str:
     """Refuse unless the actor acts for the organisation that `body` means for this case; returns that org."""
     chain = chain_of(work, case)
     required = chain.for_body(body)
-    roles = actor_roles(work.session, work.actor_id)
+    roles = work.roles()
     return check_actor(body, required, roles, deciding=deciding,
                        org_names=org_names(work.session, [required, *roles]))
 

@@ -226,7 +226,7 @@ def file_material(work: Work, *, case_id: str, kind: str, reference: str) -> dic
 def _acts_for_branch(work: Work, case: Case) -> bool:
     from .orgs import actor_roles
 
-    return case.branch_id in actor_roles(work.session, work.actor_id)
+    return case.branch_id in work.roles()
 
 
 @action("record_referral")

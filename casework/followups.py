@@ -152,7 +152,7 @@ def issue_transfer_letter(work: Work, *, letter_id: str, member_id: str, receivi
     member = work.session.get(Member, member_id)
     if member is None:
         raise NotFound("党员", member_id)
-    if member.branch_id not in actor_roles(work.session, work.actor_id):
+    if member.branch_id not in work.roles():
         raise Refusal("wrong_level", "组织关系介绍信由党员所在党支部（或其基层党委）开具", "000 §2")
     if not 1 <= int(validity_days) <= 365:
         raise Refusal("bad_validity", "介绍信有效期应为1至365天", "DOMAIN §9")
@@ -182,7 +182,7 @@ def record_receipt(work: Work, *, letter_id: str, received_on: str) -> dict[str,
     # issuer to act for it), and a roster import moves a member only between branches of one base committee.
     member = work.session.get(Member, letter.member_id)
     chain = org_chain(work.session, member.branch_id)
-    if not {chain.branch, chain.base_committee} & set(actor_roles(work.session, work.actor_id)):
+    if not {chain.branch, chain.base_committee} & set(work.roles()):
         raise Refusal("wrong_level", "介绍信回执由开具介绍信的党支部或其基层党委登记", "000 §2",
                       letter_id=letter_id)
     received = _letter_date(received_on, "回执日期")

@@ -107,7 +107,7 @@ def _keeper_orgs(work: Work, *, bootstrap: bool) -> set[str] | None:
     if not work.actor_id:
         raise Refusal("actor_required", "组织树已建立，导入或修改组织和人员须指明办理人（所改动组织或其上级组织的书记或工作人员）",
                       "DOMAIN §1")
-    roles = actor_roles(work.session, work.actor_id)
+    roles = work.roles()
     return {org_id for org_id, held in roles.items() if held & TREE_KEEPERS}
 
 

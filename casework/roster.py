@@ -40,7 +40,7 @@ from models.rules import check_actor
 from models.store import Member, Organisation
 from models.timing import is_lost_contact, local_date, lost_contact_cutoff
 
-from .orgs import actor_roles, descendants, org_names
+from .orgs import descendants, org_names
 from .uow import Work, action
 
 RULE = "002"  # the roster's columns and codes are those of 《失联党员名册》 [002]
@@ -707,7 +707,7 @@ def import_roster(work: Work, *, base_committee_id: str, rows_source: dict[str, 
     if base.kind is not OrgKind.BASE_COMMITTEE:
         raise Refusal("not_base_committee", f"党员名册由基层党委导入，{base.name}是{base.kind.label}", RULE)
     if work.actor_id is not None:
-        roles = actor_roles(s, work.actor_id)
+        roles = work.roles()
         check_actor(Body.BASE_COMMITTEE, base_committee_id, roles, deciding=False,
                     org_names=org_names(s, [base_committee_id, *roles]))
     filename = str(rows_source.get("file") or "")

@@ -16,8 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from models.errors import ConcurrentEdit, Refusal
-from models.store import AuditEvent, OutboxRow, RequestRecord
+from models.actor import Actor, Channel
+from models.codes import Role
+from models.errors import ConcurrentEdit, NotFound, Refusal
+from models.store import AuditEvent, OutboxRow, Person, PersonRole, RequestRecord
 from models.timing import as_utc, utcnow
 
 from . import outbox_signal
@@ -37,16 +39,36 @@ class Work:
     action: str
     events: list[dict[str, Any]] = field(default_factory=list)
     advanced: bool = False  # outbox rows added: the runners are signalled at the commit
+    actor: Actor = field(default_factory=Actor.system)
 
     def audit(self, *, case_id: str | None = None, org_id: str | None = None, **payload: Any) -> None:
         self.session.add(AuditEvent(at=self.now, actor_id=self.actor_id, org_id=org_id, action=self.action,
-                                    case_id=case_id, request_id=self.request_id, payload=_jsonable(payload)))
+                                    case_id=case_id, request_id=self.request_id, channel=self.actor.channel.value,
+                                    via=self.actor.via, payload=_jsonable(payload)))
+
+    def roles(self) -> dict[str, set[Role]]:
+        """The acting person's roles by organisation, cut down to the organisation they act for."""
+        return person_roles(self.session, self.actor)
 
     def advance(self, case_id: str, event: str, **payload: Any) -> None:
         """Tell the case's flow run that the store moved on (drained by the case runner after the commit)."""
         self.session.add(OutboxRow(case_id=case_id, event=event, payload=_jsonable(payload), created_at=self.now,
                                    tries=0))
         self.advanced = True
+
+
+def person_roles(session: Session, actor: Actor) -> dict[str, set[Role]]:
+    if not actor.person_id:
+        raise Refusal("actor_required", "须指明办理人", "DOMAIN §1")
+    person = session.get(Person, actor.person_id)
+    if person is None or not person.active:
+        raise NotFound("办理人", actor.person_id)
+    roles: dict[str, set[Role]] = {}
+    for org_id, role in session.execute(select(PersonRole.org_id, PersonRole.role)
+                                        .where(PersonRole.person_id == actor.person_id)):
+        if actor.org_id is None or org_id == actor.org_id:
+            roles.setdefault(org_id, set()).add(role)
+    return roles
 
 
 def fingerprint(action: str, payload: dict[str, Any]) -> str:
@@ -88,14 +110,18 @@ def action(name: str) -> Callable:
     """Make a casework function a user action.
 
     The function is called as `fn(work, **kwargs)` inside one transaction; callers call `fn(store, request_id=...,
-    actor_id=..., now=..., **kwargs)`. With a request ID, a repeat with the same arguments returns the first answer
+    actor=Actor(...), now=..., **kwargs)` (`actor_id=` alone means a system caller naming a person: tests, the demo,
+    flows). With a request ID, a repeat with the same arguments returns the first answer
     and writes nothing; the same ID with other arguments is refused."""
 
     def wrap(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
         @functools.wraps(fn)
         def run(store: Store, *, request_id: str | None = None, actor_id: str | None = None, now=None,
-                **kwargs: Any) -> dict[str, Any]:
+                actor: Actor | None = None, **kwargs: Any) -> dict[str, Any]:
             moment = as_utc(now) if now is not None else utcnow()
+            if actor is None:
+                actor = Actor(actor_id, Channel.SYSTEM)
+            actor_id = actor.person_id
             print_ = fingerprint(name, {"actor": actor_id, **kwargs})
             if request_id:
                 replay = _replay(store, request_id, name, print_)
@@ -103,7 +129,7 @@ def action(name: str) -> Callable:
                     return replay
             try:
                 with _transaction(store) as session:
-                    work = Work(session, moment, actor_id, request_id, name)
+                    work = Work(session, moment, actor_id, request_id, name, actor=actor)
                     result = fn(work, **kwargs)
                     if request_id:
                         session.add(RequestRecord(request_id=request_id, action=name, fingerprint=print_,

@@ -367,6 +367,8 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     case_id: Mapped[str | None] = mapped_column(String(64), index=True)
     request_id: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str | None] = mapped_column(String(10))  # web | api | cli | system (models.actor.Channel)
+    via: Mapped[str | None] = mapped_column(String(100))  # the CLI's system user, the API token's id
     payload: Mapped[dict[str, Any]]
 
 
@@ -436,3 +438,5 @@ class Notification(Base):
     created_at: Mapped[dt.datetime]
     attempted_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
+
+from . import accounts_store  # noqa: E402,F401  (its tables belong to Base.metadata: Alembic and the tests see them)
