@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 from models.catalogue import FORM_BOXES, Column, Contact, procedure
 from models.codes import StepKind, StepStatus
 from models.errors import NotFound
+from models.idcard import InvalidId, parse_resident_id
+from models.protect import lookup_hash
 from models.statistics import HEADINGS, table_from_columns
 from models.store import (Attempt, AuditEvent, Case, CaseColumn, DispositionRow, FollowUp, Material, Member,
                           Organisation, Person, PersonRole, Referral, Step)
+from models.text import TextProblem, id_number_text, mask_id_number, shown
 from models.timing import is_out_of_control, local_date, lost_contact_duration
 
 from .orgs import descendants, get_org
@@ -41,12 +44,16 @@ def org_scope(session: Session, org_id: str | None) -> list[str]:
 
 def member_id_of(session: Session, text: str) -> str:
     """A member's stored id, given either that id or the resident ID number (which is what a person knows)."""
-    text = text.strip()
+    text = shown(text, 64).strip()
     if session.get(Member, text) is not None:
         return text
-    found = session.scalar(select(Member.id).where(Member.id_number == text.upper()))
+    try:  # NFKC and the 18-character form: full-width digits or a legacy 15-digit number find the same member
+        id18 = parse_resident_id(id_number_text(text)).to_18()
+    except (InvalidId, TextProblem):
+        id18 = None
+    found = session.scalar(select(Member.id).where(Member.id_hash == lookup_hash(id18))) if id18 else None
     if found is None:
-        raise NotFound("党员", text)
+        raise NotFound("党员", mask_id_number(text) if id18 else text)  # an ID number is never echoed whole
     return found
 
 

@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
                         TypeDecorator, UniqueConstraint)
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from .catalogue import Column, Contact, Disposition
 from .codes import (Body, CampaignPhase, CaseState, FollowUpKind, FollowUpStatus, Gender, MemberKind, Occupation,
                     OrgCategory, OrgKind, Outcome, ReferralTarget, Role, Situation, Stage, StepKind, StepStatus, Verdict)
+from .protect import Encrypted, lookup_hash
 from .timing import UTC
 
 
@@ -96,7 +97,7 @@ class Person(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str]
-    phone: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(Encrypted())  # encrypted at rest (models.protect)
     email: Mapped[str | None]
     notify_urls: Mapped[str | None] = mapped_column(Text)  # Apprise URLs, one per line
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -123,14 +124,16 @@ class Member(Base):
     __tablename__ = "members"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    # Encrypted at rest (models.protect), found through `id_hash`, the keyed hash of the 18-character form.
+    id_number: Mapped[str] = mapped_column(Encrypted(), unique=True)
+    id_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     branch_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))
     gender: Mapped[Gender] = mapped_column(_enum(Gender))
     ethnicity: Mapped[str | None] = mapped_column(String(40))
     birth_date: Mapped[dt.date] = mapped_column(Date)
     joined_on: Mapped[dt.date | None] = mapped_column(Date)
-    phone: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(Encrypted())
     position: Mapped[str | None]
     occupation: Mapped[Occupation | None] = mapped_column(IntCode(Occupation))
     kind: Mapped[MemberKind] = mapped_column(_enum(MemberKind))
@@ -144,6 +147,11 @@ class Member(Base):
     updated_at: Mapped[dt.datetime]
 
     branch: Mapped[Organisation] = relationship()
+
+    @validates("id_number")
+    def _hash_id_number(self, _key: str, value: str) -> str:
+        self.id_hash = lookup_hash(value) if value else None
+        return value
 
 
 class Campaign(Base):
