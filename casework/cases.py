@@ -50,9 +50,14 @@ def current_disposition(work: Work, case: Case) -> DispositionRow | None:
 
 
 def facts(work: Work, case: Case) -> CaseFacts:
-    member = work.session.get(Member, case.member_id)
-    disposition = current_disposition(work, case)
-    open_step = open_step_of(work.session, case.id)
+    return facts_in(work.session, case)
+
+
+def facts_in(session: Session, case: Case) -> CaseFacts:
+    """What the rules need to know of a case (also read by the pages, to offer only the actions allowed now)."""
+    member = session.get(Member, case.member_id)
+    disposition = session.get(DispositionRow, case.disposition_id) if case.disposition_id else None
+    open_step = open_step_of(session, case.id)
     return CaseFacts(
         state=case.state, member_kind=member.kind, contact=case.contact, catalogue_version=case.catalogue_version,
         managed_elsewhere=case.managed_elsewhere, suspended_at=case.suspended_at,
