@@ -7,14 +7,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models.catalogue import CURRENT_VERSION, Column
-from models.codes import Body, CampaignPhase, CaseState, FollowUpKind, FollowUpStatus, OrgKind, Stage, StepKind
+from models.chronology import check_campaign
+from models.codes import Body, CampaignPhase, CaseState, FollowUpKind, FollowUpStatus, OrgKind
 from models.errors import Refusal
 from models.rules import check_actor
-from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, FollowUp
+from models.store import Campaign, CampaignPhaseRow, Case, FollowUp
+from models.text import checked_arguments
 from models.timing import LOCAL_TZ, UTC, local_midnight
 
-from .cases import open_step
+from .membership import open_case, why_not_open
 from .orgs import get_org, org_names
 from .roster import lost_contact_members
 from .uow import Work, action
@@ -31,10 +32,14 @@ def phase_due_at(value: str | dt.date | dt.datetime) -> dt.datetime:
 
 
 @action("start_campaign")
+@checked_arguments
 def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, start_date: str,
                    phases: dict[str, str] | None = None) -> dict[str, Any]:
     """Start a campaign for a base committee: find who is lost-contact as of `start_date` (six months back, [004]),
-    open one case per member with the direct search open, and schedule the phase deadlines."""
+    open one case per member with the direct search open, and schedule the phase deadlines. A member with an open
+    case, dead, out of the party, suspended or transferred out gets no case; the answer lists them with the reason
+    (`models.membership`). The name, the start date and the phase deadlines must be possible in time
+    (`models.chronology`)."""
     s = work.session
     org = get_org(s, org_id)
     if org.kind is not OrgKind.BASE_COMMITTEE:
@@ -47,15 +52,18 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
         start = dt.date.fromisoformat(start_date)
     except ValueError:
         raise Refusal("bad_date", f"排查开始日期“{start_date}”不是有效日期（应为YYYY-MM-DD）", "004") from None
+    deadlines: dict[CampaignPhase, dt.datetime] = {}
+    for key, due in (phases or {}).items():
+        try:
+            deadlines[CampaignPhase(key)] = phase_due_at(due)
+        except ValueError:
+            raise Refusal("bad_phase", f"阶段“{key}”或其截止时间“{due}”无效", "004") from None
+    check_campaign(name, start, deadlines, now=work.now)
+    name = name.strip()
     campaign = Campaign(id=campaign_id, org_id=org_id, name=name, start_date=start, created_by=work.actor_id,
                         created_at=work.now)
     s.add(campaign)
-    for key, due in (phases or {}).items():
-        try:
-            phase = CampaignPhase(key)
-            due_at = phase_due_at(due)
-        except ValueError:
-            raise Refusal("bad_phase", f"阶段“{key}”或其截止时间“{due}”无效", "004") from None
+    for phase, due_at in deadlines.items():
         s.add(CampaignPhaseRow(campaign_id=campaign_id, phase=phase, starts_on=start, due_at=due_at))
         s.add(FollowUp(id=f"{campaign_id}:phase:{phase.value}", kind=FollowUpKind.PHASE_DEADLINE,
                        campaign_id=campaign_id, subject_id=phase.value, due_at=due_at, status=FollowUpStatus.PENDING,
@@ -66,19 +74,14 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
     opened, skipped = [], []
     members = lost_contact_members(s, org_id, start)
     for n, member in enumerate(members, start=1):
-        if member.id in already_open:
-            skipped.append({"member_id": member.id, "name": member.name, "open_case": already_open[member.id]})
+        skip = why_not_open(member, already_open.get(member.id))
+        if skip is not None:
+            skipped.append({"member_id": member.id, "name": member.name, "code": skip.code, "reason": skip.reason,
+                            "open_case": already_open.get(member.id)})
             continue
-        case = Case(id=f"{campaign_id}-{n:05d}", campaign_id=campaign_id, member_id=member.id,
-                    branch_id=member.branch_id, base_committee_id=org_id, catalogue_version=CURRENT_VERSION,
-                    state=CaseState.SEARCHING, search_stage=Stage.DIRECT, column=Column.W, opened_at=work.now,
-                    lost_reasons=member.situation.label if member.situation else None)
-        s.add(case)
-        s.add(CaseColumn(case_id=case.id, column=Column.W, since=work.now))
-        s.flush()
-        step = open_step(work, case, kind=StepKind.SEARCH, body=Stage.DIRECT.body, title=Stage.DIRECT.label,
-                         stage=Stage.DIRECT)
-        work.advance(case.id, "case_opened", step_id=step.id)
+        case = open_case(work, member, case_id=f"{campaign_id}-{n:05d}", campaign_id=campaign_id,
+                         base_committee_id=org_id, lost_reasons=member.situation.label if member.situation else None,
+                         cause={"opened_by": "campaign", "campaign_id": campaign_id, "start_date": start})
         opened.append(case.id)
     work.audit(org_id=org_id, campaign_id=campaign_id, start_date=start, opened=len(opened), skipped=len(skipped))
     return {"campaign_id": campaign_id, "start_date": start.isoformat(), "cases_opened": len(opened),

@@ -10,14 +10,16 @@ from sqlalchemy import func, select
 from models.catalogue import Contact, Disposition, procedure
 from models.codes import Body, CaseState, FollowUpKind, ReferralTarget, StepKind, StepStatus, Verdict
 from models.errors import Refusal
+from models.chronology import check_step_time
 from models.rules import (DecisionInput, Vote, after_decision, case_column, check_decision, check_proposal,
                           mass_removal_warning, MASS_REMOVAL_WINDOW_DAYS)
 from models.store import Case, DispositionRow, Material, Referral, Step
-from models.timing import DEFAULT_CORRECTION_MONTHS
+from models.timing import DEFAULT_CORRECTION_MONTHS, local_date
 
 from .cases import (authorise, case_summary, close_step, current_disposition, facts, load_case, load_open_step,
                     open_step, open_step_of, proc_of, set_column)
 from .followups import cancel_followups, schedule_followup
+from .membership import disposition_in_effect
 from .uow import Work, action
 
 
@@ -34,6 +36,7 @@ def propose_disposition(work: Work, *, case_id: str, disposition: str, grounds: 
     case = load_case(work, case_id, expected_version)
     proc = procedure(code, case.catalogue_version)
     check_proposal(facts(work, case), proc, work.now)
+    _in_order(work, case, "提出处置意见")
     org_id = authorise(work, case, Body.BRANCH, deciding=True)
     if not grounds.strip():
         raise Refusal("grounds_required", f"提出“{proc.title}”须写明所依据的情形", proc.source)
@@ -117,6 +120,7 @@ def decide_step(work: Work, *, step_id: str, verdict: str, opinion: str, member_
     except ValueError:
         raise Refusal("bad_verdict", f"决定“{verdict}”无效（应为approve或reject）", "DOMAIN §5") from None
     case, step = load_open_step(work, step_id, expected_version)
+    check_step_time("decision", "决定", work.now, f"“{step.title}”的开启时间", step.opened_at)
     if step.kind is not StepKind.REVIEW:
         raise Refusal("not_a_review_step", f"“{step.title}”不是审批步骤", "DOMAIN §5")
     row = current_disposition(work, case)
@@ -167,8 +171,22 @@ def _take_effect(work: Work, case: Case, row: DispositionRow) -> None:
         case.contact = Contact.SUSPENDED
     elif row.code is Disposition.RESTORE_MEMBERSHIP:
         case.contact = Contact.CONTACTED
+    disposition_in_effect(work, case, row.code, local_date(work.now))  # the member's status follows
     for kind in proc.followups:
         schedule_followup(work, case, kind, row)
+
+
+def _in_order(work: Work, case: Case, doing: str) -> None:
+    """Time order (models.chronology): an action on a case not dated before the step it follows: the open step's
+    opening, or, with none open (a suspended case), the last step's closing."""
+    step = open_step_of(work.session, case.id) or work.session.scalar(
+        select(Step).where(Step.case_id == case.id).order_by(Step.seq.desc()).limit(1))
+    if step is None:
+        return
+    if step.status is StepStatus.OPEN:
+        check_step_time("decision", doing, work.now, f"“{step.title}”的开启时间", step.opened_at)
+    elif step.closed_at is not None:
+        check_step_time("decision", doing, work.now, f"“{step.title}”的办理时间", step.closed_at)
 
 
 def _withdraw(work: Work, case: Case, row: DispositionRow, reason: str) -> Step | None:
@@ -209,6 +227,7 @@ def file_material(work: Work, *, case_id: str, kind: str, reference: str) -> dic
     row = current_disposition(work, case)
     if row is None:
         raise Refusal("no_disposition", "本案当前没有进行中的处置，无需归档处置材料", "003")
+    check_step_time("material", "归档", work.now, f"“{row.code.label}”的提出时间", row.proposed_at)
     proc = proc_of(row)
     if kind not in proc.materials:
         raise Refusal("unknown_material", f"“{kind}”不在“{proc.title}”的材料清单中：" + "、".join(proc.materials), "003")
@@ -254,6 +273,7 @@ def judge_correction(work: Work, *, step_id: str, changed: bool, opinion: str,
     """At the end of a correction period the branch judges the change: changed, the case closes; no change, the
     persuade-to-withdraw procedure starts [003 #5 (2)]."""
     case, step = load_open_step(work, step_id, expected_version)
+    check_step_time("decision", "评估", work.now, f"“{step.title}”的开启时间", step.opened_at)
     if step.kind is not StepKind.JUDGEMENT:
         raise Refusal("not_a_judgement", f"“{step.title}”不是限期改正期满评估", "003 #4")
     org_id = authorise(work, case, step.body, deciding=True)

@@ -8,13 +8,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models.catalogue import Column, CURRENT_VERSION, Disposition
-from models.codes import (Body, CaseState, FollowUpKind, FollowUpStatus, Stage, StepKind, StepStatus)
+from models.catalogue import Column, Contact, Disposition
+from models.chronology import check_letter, check_receipt
+from models.codes import Body, CaseState, FollowUpKind, FollowUpStatus, StepKind, StepStatus
 from models.errors import NotFound, Refusal
-from models.store import Case, CaseColumn, DispositionRow, FollowUp, Member, Step, TransferLetter
-from models.timing import correction_end_due, local_midnight, receipt_due, suspension_review_due
+from models.statistics import pocket_counted_from
+from models.store import Case, DispositionRow, FollowUp, Member, Step, TransferLetter
+from models.text import checked_arguments
+from models.timing import correction_end_due, local_date, local_midnight, receipt_due, suspension_review_due
 
-from .cases import case_summary, load_case, open_step
+from .cases import case_summary, close_step, load_case, open_step, open_step_of, set_column
+from .membership import open_case, open_case_of, transferred_out, why_not_open
 from .store_ids import next_id
 from .uow import Work, action
 
@@ -50,6 +54,7 @@ def due_followups(session, now) -> list[str]:
 
 
 @action("fire_followup")
+@checked_arguments
 def fire_followup(work: Work, *, followup_id: str) -> dict[str, Any]:
     s = work.session
     f = s.scalar(select(FollowUp).where(FollowUp.id == followup_id).with_for_update())
@@ -88,27 +93,29 @@ def _correction_end(work: Work, f: FollowUp) -> tuple[str, str | None]:
 
 
 def _transfer_receipt(work: Work, f: FollowUp) -> tuple[str, str | None]:
-    """No receipt: a possible pocket member. First ask the receiving organisation; if the member is not there,
-    search as for a lost-contact member [001 §2] [004 §4]: a case opens with the direct search, where asking the
-    receiving organisation is the first attempt."""
+    """No receipt by the end of its due day: a possible pocket member. First ask the receiving organisation; if the
+    member is not there, search as for a lost-contact member [001 §2] [004 §4]: a case opens with the direct search,
+    where asking the receiving organisation is the first attempt. It counts in the statistics only once the member
+    has been out of contact six months (`models.statistics.pocket_counted_from`)."""
     letter = work.session.get(TransferLetter, f.subject_id)
     if letter.receipt_on is not None:
         return "回执已收到", None
     member = work.session.get(Member, letter.member_id)
+    skip = why_not_open(member, open_case_of(work.session, member.id))
+    if skip is not None:
+        return f"逾期未收到回执；{skip.reason}", None
     from .orgs import org_chain
 
-    chain = org_chain(work.session, member.branch_id)
-    case = Case(id=f"POCKET-{letter.id}", campaign_id=None, member_id=member.id, branch_id=member.branch_id,
-                base_committee_id=chain.base_committee, catalogue_version=CURRENT_VERSION, state=CaseState.SEARCHING,
-                search_stage=Stage.DIRECT, column=Column.W, opened_at=work.now,
-                lost_reasons=f"组织关系介绍信（转往{letter.receiving_org}）开出后未收到回执，疑似“口袋”党员")
-    work.session.add(case)
-    work.session.add(CaseColumn(case_id=case.id, column=Column.W, since=work.now))
-    work.session.flush()
-    step = open_step(work, case, kind=StepKind.SEARCH, body=Body.BRANCH,
-                     title=f"直接联系（先向接收党组织{letter.receiving_org}核实）", stage=Stage.DIRECT)
-    work.advance(case.id, "case_opened", step_id=step.id)
-    return "逾期未收到回执，已按失联党员开始查找", step.id
+    due_day = receipt_due(letter.issued_on, letter.validity_days)
+    case = open_case(work, member, case_id=f"POCKET-{letter.id}", base_committee_id=org_chain(
+        work.session, member.branch_id).base_committee,
+        lost_reasons=f"组织关系介绍信（转往{letter.receiving_org}）开出后未收到回执，疑似“口袋”党员",
+        step_title=f"直接联系（先向接收党组织{letter.receiving_org}核实）",
+        counted_from=pocket_counted_from(member.last_contact_on, letter.issued_on),
+        cause={"opened_by": "transfer_receipt", "followup_id": f.id, "letter_id": letter.id,
+               "receiving_org": letter.receiving_org, "issued_on": letter.issued_on, "receipt_due": due_day})
+    f.case_id = case.id  # the follow-up's own audit event then lands in the case's trail too
+    return f"回执应于{due_day.isoformat()}前收回，逾期未收到，已按失联党员开始查找", open_step_of(work.session, case.id).id
 
 
 def _phase_deadline(work: Work, f: FollowUp) -> tuple[str, str | None]:
@@ -144,6 +151,7 @@ def fire_due(store, now) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- transfer letters and receipts [000 §2]
 
 @action("issue_transfer_letter")
+@checked_arguments
 def issue_transfer_letter(work: Work, *, letter_id: str, member_id: str, receiving_org: str, issued_on: str,
                           validity_days: int) -> dict[str, Any]:
     """Record a transfer letter; its receipt is due one month after the member reports within the letter's validity."""
@@ -159,16 +167,21 @@ def issue_transfer_letter(work: Work, *, letter_id: str, member_id: str, receivi
     if work.session.get(TransferLetter, letter_id) is not None:
         raise Refusal("letter_exists", f"介绍信编号{letter_id}已存在", "000 §2")
     issued = _letter_date(issued_on, "开具日期")
+    check_letter(receiving_org, issued, now=work.now, birth=member.birth_date)
+    receiving_org = receiving_org.strip()
     due_day = receipt_due(issued, int(validity_days))
     work.session.add(TransferLetter(id=letter_id, member_id=member_id, receiving_org=receiving_org, issued_on=issued,
                                     validity_days=int(validity_days), created_at=work.now))
+    # Due at the end of the due day: a receipt that arrives on the due day is on time [000 §2].
     work.session.add(FollowUp(id=f"receipt:{letter_id}", kind=FollowUpKind.TRANSFER_RECEIPT, subject_id=letter_id,
-                              due_at=local_midnight(due_day), status=FollowUpStatus.PENDING, created_at=work.now))
+                              due_at=local_midnight(due_day + dt.timedelta(days=1)), status=FollowUpStatus.PENDING,
+                              created_at=work.now))
     work.audit(org_id=member.branch_id, letter_id=letter_id, member_id=member_id, receiving_org=receiving_org)
     return {"letter_id": letter_id, "receipt_due": due_day.isoformat()}
 
 
 @action("record_receipt")
+@checked_arguments
 def record_receipt(work: Work, *, letter_id: str, received_on: str) -> dict[str, Any]:
     """Record the receipt that came back for a letter. The receipt travels between the sending and the receiving
     base committee, and the sending side stays responsible until it is back (DOMAIN §9): so only the branch that
@@ -189,12 +202,38 @@ def record_receipt(work: Work, *, letter_id: str, received_on: str) -> dict[str,
     if received < letter.issued_on:
         raise Refusal("bad_date", f"回执日期{received.isoformat()}早于介绍信开具日期{letter.issued_on.isoformat()}",
                       "000 §2", value=received_on)
+    check_receipt(received, letter.issued_on, now=work.now)
     letter.receipt_on = received
     f = work.session.get(FollowUp, f"receipt:{letter_id}")
     if f is not None and f.status is FollowUpStatus.PENDING:
         f.status, f.cancelled_at, f.note = FollowUpStatus.CANCELLED, work.now, "回执已收到"
-    work.audit(org_id=member.branch_id, letter_id=letter_id, received_on=received_on)
-    return {"letter_id": letter_id, "receipt_on": letter.receipt_on.isoformat()}
+    closed = _receipt_ends_search(work, letter, received)
+    transferred_out(work, member.id, letter.id, letter.receiving_org)
+    work.audit(case_id=closed, org_id=member.branch_id, letter_id=letter_id, received_on=received_on,
+               closed_case=closed)
+    return {"letter_id": letter_id, "receipt_on": letter.receipt_on.isoformat(), "closed_case": closed}
+
+
+def _receipt_ends_search(work: Work, letter: TransferLetter, received: dt.date) -> str | None:
+    """A receipt that comes back while the letter's pocket case is still in its search ends the search: the member
+    reported to the receiving organisation, so nobody is searched for. When the receipt is dated before the case
+    came to count in the statistics (`counted_from`), the case never counts; after it, the member counts as found
+    and brought under the receiving organisation's management (column C, as a relation settled, [004 (二)])."""
+    case = work.session.get(Case, f"POCKET-{letter.id}")
+    if case is None or case.state is not CaseState.SEARCHING:
+        return None
+    case = load_case(work, case.id)
+    step = open_step_of(work.session, case.id)
+    if step is not None:
+        close_step(work, step, StepStatus.CANCELLED)
+        step.opinion = f"回执已收到（{received.isoformat()}），党员已到接收党组织{letter.receiving_org}报到"
+    case.search_stage, case.search_ended_on = None, max(received, local_date(case.opened_at))
+    case.contact, case.managed_elsewhere = Contact.CONTACTED, True
+    case.state, case.closed_at = CaseState.CLOSED, work.now
+    if case.counted_from is not None and case.search_ended_on >= case.counted_from:
+        set_column(work, case, Column.C_OTHER)
+    work.advance(case.id, "receipt_recorded", closed_step=step.id if step else None)
+    return case.id
 
 
 def _letter_date(text: str, what: str) -> dt.date:

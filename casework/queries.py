@@ -13,11 +13,11 @@ from models.codes import StepKind, StepStatus
 from models.errors import NotFound
 from models.idcard import InvalidId, parse_resident_id
 from models.protect import lookup_hash
-from models.statistics import HEADINGS, table_from_columns
+from models.statistics import HEADINGS, counts_on, table_from_columns
 from models.store import (Attempt, AuditEvent, Case, CaseColumn, DispositionRow, FollowUp, Material, Member,
                           Organisation, Person, PersonRole, Referral, Step)
 from models.text import TextProblem, id_number_text, mask_id_number, shown
-from models.timing import is_out_of_control, local_date, lost_contact_duration
+from models.timing import is_out_of_control, local_date, lost_contact_duration, utcnow
 
 from .orgs import descendants, get_org
 
@@ -113,8 +113,8 @@ def dossier(session: Session, case_id: str, *, now: dt.datetime) -> dict[str, An
         "case_id": case.id, "campaign_id": case.campaign_id, "state": case.state.value,
         "state_label": case.state.label, "column": case.column.value, "version": case.version,
         "catalogue_version": case.catalogue_version, "flow_run_id": case.flow_run_id,
-        "member": member_view(member, branch),
-        "lost_contact_time": lost_contact_duration(member.last_contact_on, end),
+        "member": case_member_view(case, member, branch),
+        "lost_contact_time": lost_contact_duration(case.last_contact_on, end),
         "lost_reasons": case.lost_reasons, "conduct": case.conduct,
         "contact": case.contact.value if case.contact else None,
         "suspended_at": _iso(case.suspended_at),
@@ -183,6 +183,12 @@ def _box_of(step: Step) -> str | None:
     return procedure(row.code, row.catalogue_version).steps[step.step_index].form_box
 
 
+def case_member_view(case: Case, member: Member, branch: Organisation | None = None) -> dict[str, Any]:
+    """The member as a case's papers show them: the last contact is the one the case opened on (the member's own
+    date moves on when the search finds them), so the lost-contact time runs from it."""
+    return {**member_view(member, branch), "last_contact_on": _iso(case.last_contact_on)}
+
+
 def member_view(member: Member, branch: Organisation | None = None) -> dict[str, Any]:
     return {
         "member_id": member.id, "name": member.name, "gender": member.gender.label, "ethnicity": member.ethnicity,
@@ -245,12 +251,12 @@ def ledger(session: Session, org_id: str, campaign_id: str | None = None) -> lis
     for case, member, branch in _cases_in(session, where):
         last = shown.get(case.id)
         rows.append({
-            **member_view(member, branch), "case_id": case.id, "state": case.state.value,
+            **case_member_view(case, member, branch), "case_id": case.id, "state": case.state.value,
             "state_label": case.state.label, "column": case.column.value,
             "search_stage": case.search_stage.label if case.search_stage else None,
             "contact": case.contact.label if case.contact else "查找中",
             "disposition": last.code.label if last else None, "disposition_status": last.status if last else None,
-            "lost_contact_time": lost_contact_duration(member.last_contact_on, case.search_ended_on
+            "lost_contact_time": lost_contact_duration(case.last_contact_on, case.search_ended_on
                                                        or local_date(case.opened_at)),
         })
     return rows
@@ -261,9 +267,9 @@ def unreachable_register(session: Session, org_id: str, campaign_id: str | None 
     out = []
     for case, member, branch in _cases_under(session, org_id, campaign_id):
         if case.contact in (Contact.UNREACHABLE, Contact.SUSPENDED) and case.search_ended_on:
-            out.append({**member_view(member, branch), "case_id": case.id, "column": case.column.value,
+            out.append({**case_member_view(case, member, branch), "case_id": case.id, "column": case.column.value,
                         "state_label": case.state.label,
-                        "lost_contact_time": lost_contact_duration(member.last_contact_on, case.search_ended_on)})
+                        "lost_contact_time": lost_contact_duration(case.last_contact_on, case.search_ended_on)})
     return out
 
 
@@ -274,15 +280,21 @@ def statistics(session: Session, org_id: str, *, campaign_id: str | None = None,
     """The table A-X for every case under an organisation, as of a moment (each case in the column it stood in
     then). Built from leaf columns, so the six relations hold by construction."""
     where = _scope(session, org_id, campaign_id)
+    day = local_date(as_of or utcnow())
+    # A pocket case counts only once its member has been out of contact six months (models.statistics.counts_on).
+    uncounted = {cid for cid, since, ended in session.execute(
+        select(Case.id, Case.counted_from, Case.search_ended_on).where(*where, Case.counted_from.is_not(None)))
+        if not counts_on(since, ended, day)}
     if as_of is None:
-        columns = list(session.scalars(select(Case.column).where(*where)))
+        columns = [col for cid, col in session.execute(select(Case.id, Case.column).where(*where))
+                   if cid not in uncounted]
     else:
         history: dict[str, Column] = {}
         for cid, col in session.execute(
                 select(CaseColumn.case_id, CaseColumn.column).join(Case, Case.id == CaseColumn.case_id)
                 .where(*where, CaseColumn.since <= as_of).order_by(CaseColumn.since, CaseColumn.id)):
             history[cid] = col  # in order of time, so each case keeps the column it stood in at as_of
-        columns = list(history.values())
+        columns = [col for cid, col in history.items() if cid not in uncounted]
     table = table_from_columns(columns)
     return {"org_id": org_id, "campaign_id": campaign_id, "as_of": _iso(as_of), "table": table,
             "headings": HEADINGS}

@@ -5,18 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import func, select
+
 from models.catalogue import Contact
+from models.chronology import check_moment
 from models.codes import Body, CaseState, Outcome, Stage, StepKind, StepStatus
 from models.errors import Refusal
 from models.rules import after_attempt, case_column, check_attempt
-from models.store import Attempt
-from models.timing import as_utc, local_date
+from models.store import Attempt, Campaign, Case, Member
+from models.text import checked_arguments
+from models.timing import as_utc, local_date, local_midnight
 
 from .cases import authorise, case_summary, close_step, facts, load_case, open_step, open_step_of, set_column
+from .membership import contact_found, death_confirmed
 from .uow import Work, action
 
 
 @action("record_attempt")
+@checked_arguments
 def record_attempt(work: Work, *, case_id: str, stage: str, method: str, description: str, witness: str,
                    outcome: str, attempted_at: str | None = None, remark: str = "", concludes_stage: bool = True,
                    expected_version: int | None = None) -> dict[str, Any]:
@@ -33,10 +39,12 @@ def record_attempt(work: Work, *, case_id: str, stage: str, method: str, descrip
     case = load_case(work, case_id, expected_version)
     check_attempt(facts(work, case), stage_)
     org_id = authorise(work, case, stage_.body, deciding=False)
-    when = as_utc(dt.datetime.fromisoformat(attempted_at)) if attempted_at else work.now
-    if when > work.now:
-        raise Refusal("attempt_in_future", "查找时间不能晚于当前时间", "002 附件4")
+    try:
+        when = as_utc(dt.datetime.fromisoformat(attempted_at)) if attempted_at else work.now
+    except ValueError:
+        raise Refusal("bad_date", f"查找时间“{attempted_at}”不是有效时间（应为YYYY-MM-DDTHH:MM）", "002 附件4") from None
     step = open_step_of(work.session, case.id)
+    _check_time(work, case, step, when)
     work.session.add(Attempt(case_id=case.id, step_id=step.id, stage=stage_, method=method.strip(),
                              description=description.strip(), attempted_at=when, witness=witness.strip(),
                              remark=remark.strip() or None, outcome=outcome_, concludes_stage=concludes_stage,
@@ -57,6 +65,9 @@ def record_attempt(work: Work, *, case_id: str, stage: str, method: str, descrip
             case.dead = nxt.dead
             if nxt.dead:
                 case.closed_at = work.now
+                death_confirmed(work, case.member_id, case.id)
+            elif nxt.contact is Contact.CONTACTED:  # contacted, or found managed by another organisation
+                contact_found(work, case.member_id, local_date(when))
             new = None
             if nxt.open_proposal:
                 new = open_step(work, case, kind=StepKind.PROPOSAL, body=Body.BRANCH,
@@ -69,3 +80,22 @@ def record_attempt(work: Work, *, case_id: str, stage: str, method: str, descrip
                concludes_stage=concludes_stage, witness=witness)
     return {**case_summary(work, case), "outcome": outcome_.value,
             "search_finished": case.state is not CaseState.SEARCHING}
+
+
+def _check_time(work: Work, case: Case, step, when: dt.datetime) -> None:
+    """Time order (models.chronology): the attempt not in the future, not before 1921 or the member's birth, not
+    before the search began (the campaign's start day or the case's opening, whichever is earlier: `--at` enters
+    work done before the case was typed in) nor before the case's latest attempt; and recorded (`--now`) not before
+    its step was opened."""
+    s = work.session
+    birth = s.scalar(select(Member.birth_date).where(Member.id == case.member_id))
+    began = case.opened_at
+    if case.campaign_id is not None:
+        start = s.scalar(select(Campaign.start_date).where(Campaign.id == case.campaign_id))
+        began = min(began, local_midnight(start))
+    latest = s.scalar(select(func.max(Attempt.attempted_at)).where(Attempt.case_id == case.id))
+    check_moment("attempt", "查找时间", when, now=work.now, birth=birth,
+                 after=[("查找开始时间", began), ("本案上一次查找的时间", latest)], rule="002 附件4")
+    if step is not None:
+        check_moment("attempt", "登记时间", work.now, now=work.now,
+                     after=[(f"“{step.title}”的开启时间", step.opened_at)], rule="DOMAIN §4")

@@ -4,11 +4,15 @@ A table computed here is built from leaf counts, so the six relations hold by co
 hand is checked with `broken_relations`, which names each relation that does not hold."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dateutil.relativedelta import relativedelta
+
 from .catalogue import Column
+from .timing import LOST_CONTACT_MONTHS
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWX"
 
@@ -82,6 +86,26 @@ def table_from_columns(columns: Iterable[Column]) -> dict[str, int]:
     t["O"] = t["P"] + t["S"] + t["V"] + t["W"]
     t["A"] = t["B"] + t["O"] + t["X"]
     return t
+
+
+def pocket_counted_from(last_contact: dt.date | None, letter_issued_on: dt.date) -> dt.date:
+    """DECISION (pocket members 口袋党员, [000 §2] [001 §1] [004 §4]): a member whose transfer letter never came back
+    with its receipt is *searched* as a lost-contact member from the day after the receipt was due, but *counted* in
+    the table only as what column A says, 超过六个月未与党组织联系: from the day the six-month test of DOMAIN §3 holds
+    as of the table's date. The member was in contact when the letter was issued (they came for it), so the six
+    months run from the later of the last recorded contact and the letter's issue date."""
+    last = max(d for d in (last_contact, letter_issued_on) if d is not None)
+    return last + relativedelta(months=LOST_CONTACT_MONTHS)
+
+
+def counts_on(counted_from: dt.date | None, search_ended_on: dt.date | None, day: dt.date) -> bool:
+    """Whether a case counts in the table (in A and the one leaf column it stands in) as of `day`. A case without
+    `counted_from` counts from its opening (a campaign opens cases for members lost six months as of its start). A
+    pocket case counts from `counted_from`, and never when its search ended before that day (found, dead, or the
+    receipt came back): that member was never out of contact for six months."""
+    if counted_from is None:
+        return True
+    return counted_from <= day and (search_ended_on is None or search_ended_on >= counted_from)
 
 
 def broken_relations(table: dict[str, int]) -> list[BrokenRelation]:

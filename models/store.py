@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 from .catalogue import Column, Contact, Disposition
 from .codes import (Body, CampaignPhase, CaseState, FollowUpKind, FollowUpStatus, Gender, MemberKind, Occupation,
                     OrgCategory, OrgKind, Outcome, ReferralTarget, Role, Situation, Stage, StepKind, StepStatus, Verdict)
+from .membership import MemberStatus
 from .protect import Encrypted, lookup_hash
 from .timing import UTC
 
@@ -145,6 +146,11 @@ class Member(Base):
     reported_to_branch: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    # Written by the cases (models.membership): dead, out of the party, suspended, transferred out; with when and why.
+    status: Mapped[MemberStatus] = mapped_column(_enum(MemberStatus), default=MemberStatus.ACTIVE,
+                                                 server_default=MemberStatus.ACTIVE.value)
+    status_since: Mapped[dt.datetime | None]
+    status_note: Mapped[str | None] = mapped_column(Text)
 
     branch: Mapped[Organisation] = relationship()
 
@@ -204,6 +210,12 @@ class Case(Base):
     lost_reasons: Mapped[str | None] = mapped_column(Text)  # 失联原因
     conduct: Mapped[str | None] = mapped_column(Text)  # 失联期间表现调查核实情况
     search_ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The first day the statistics count the case (a pocket member: six months after the last contact, see
+    # models.statistics.counts_on); None: from its opening.
+    counted_from: Mapped[dt.date | None] = mapped_column(Date)
+    # The member's last contact when the case opened: the lost-contact time runs from it (the member's own date
+    # moves on when the search finds them).
+    last_contact_on: Mapped[dt.date | None] = mapped_column(Date)
     opened_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]
     flow_run_id: Mapped[str | None] = mapped_column(String(64))

@@ -1,6 +1,8 @@
 """Transfer letters and their receipts [000 §2]: who records a receipt, and dates that are not dates."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from casework.followups import issue_transfer_letter, record_receipt
@@ -9,6 +11,8 @@ from models.errors import Refusal
 from models.store import FollowUp, TransferLetter
 from tests.casework.drive import add_member
 from tests.conftest import T0
+
+LATER = T0 + dt.timedelta(days=45)
 
 
 def issue(store, letter_id: str, **extra) -> dict:
@@ -19,7 +23,8 @@ def issue(store, letter_id: str, **extra) -> dict:
 
 
 def receipt(store, letter_id: str, actor_id: str | None, received_on: str = "2026-04-10") -> dict:
-    return record_receipt(store, actor_id=actor_id, now=T0, letter_id=letter_id, received_on=received_on)
+    # Recorded after the day it came back: a receipt dated in the future is refused (models.chronology).
+    return record_receipt(store, actor_id=actor_id, now=LATER, letter_id=letter_id, received_on=received_on)
 
 
 @pytest.mark.parametrize("actor", [
