@@ -36,4 +36,4 @@ def _render(r: dict) -> None:
     for case_id in r["case_ids"]:
         output.out(f"  {case_id}")
     for s in r.get("skipped") or []:
-        output.out(f"  未重复立案：{s['name']}（已有未结案件 {s['open_case']}）")
+        output.out(f"  未立案：{s['name']}（{s['reason']}）")
