@@ -14,6 +14,7 @@ from models.chronology import check_step_time
 from models.rules import (DecisionInput, Vote, after_decision, case_column, check_decision, check_proposal,
                           mass_removal_warning, MASS_REMOVAL_WINDOW_DAYS)
 from models.store import Case, DispositionRow, Material, Referral, Step
+from models.text import checked_arguments
 from models.timing import DEFAULT_CORRECTION_MONTHS, local_date
 
 from .cases import (authorise, case_summary, close_step, current_disposition, facts, load_case, load_open_step,
@@ -24,6 +25,7 @@ from .uow import Work, action
 
 
 @action("propose_disposition")
+@checked_arguments
 def propose_disposition(work: Work, *, case_id: str, disposition: str, grounds: str, conduct: str = "",
                         lost_reasons: str = "", correction_months: int | None = None,
                         expected_version: int | None = None) -> dict[str, Any]:
@@ -110,6 +112,7 @@ def start_by_rule(work: Work, case: Case, code: Disposition, grounds: str) -> St
 
 
 @action("decide_step")
+@checked_arguments
 def decide_step(work: Work, *, step_id: str, verdict: str, opinion: str, member_signed: bool = False,
                 signature_note: str = "", guide: str = "", vote: dict[str, int] | None = None,
                 expected_version: int | None = None) -> dict[str, Any]:
@@ -221,6 +224,7 @@ def missing_materials(work: Work, row: DispositionRow) -> list[str]:
 
 
 @action("file_material")
+@checked_arguments
 def file_material(work: Work, *, case_id: str, kind: str, reference: str) -> dict[str, Any]:
     """Put a document of the disposition's checklist on file [003 所需材料]."""
     case = load_case(work, case_id)
@@ -249,6 +253,7 @@ def _acts_for_branch(work: Work, case: Case) -> bool:
 
 
 @action("record_referral")
+@checked_arguments
 def record_referral(work: Work, *, case_id: str, target: str, summary: str) -> dict[str, Any]:
     """Refer a discipline or law violation to discipline inspection or the police; the disposition never replaces
     their decision [001 §4]."""
@@ -268,6 +273,7 @@ def record_referral(work: Work, *, case_id: str, target: str, summary: str) -> d
 
 
 @action("judge_correction")
+@checked_arguments
 def judge_correction(work: Work, *, step_id: str, changed: bool, opinion: str,
                      expected_version: int | None = None) -> dict[str, Any]:
     """At the end of a correction period the branch judges the change: changed, the case closes; no change, the

@@ -6,10 +6,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.accounts_store import Account
 from models.codes import OrgCategory, OrgKind, Role, parse_code
 from models.errors import NotFound, Refusal
 from models.rules import OrgChain
 from models.store import Organisation, Person, PersonRole
+from models.text import Field, TextProblem, clean, shown
 
 from .uow import Work, action
 
@@ -19,9 +21,11 @@ ALLOWED_PARENTS: dict[OrgKind, set[OrgKind | None]] = {
     OrgKind.BASE_COMMITTEE: {OrgKind.DEPARTMENT},
     OrgKind.DEPARTMENT: {OrgKind.DEPARTMENT, None},
 }
-# Who keeps the tree once it exists: the secretary or the staff of an organisation at or above every organisation
-# an import changes (an organisation department keeps the organisations under it, not its neighbours').
-TREE_KEEPERS = {Role.SECRETARY, Role.STAFF}
+# Who keeps the tree once it exists: the secretary, a deputy or the staff of an organisation strictly ABOVE every
+# organisation an import changes, or a system administrator (an account marked admin). Nobody keeps their own
+# organisation: a base committee's staff member cannot make himself, or a colleague, its secretary.
+TREE_KEEPERS = {Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.STAFF}
+_ORG_NAME, _URL = Field("组织名称", 200), Field("通知地址", 2000)
 
 
 @action("import_organisations")
@@ -33,17 +37,20 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
     county_or_higher: bool}. A person: {id, name, phone, email, notify_urls, roles: [{org, role}]}.
 
     An import without an actor only bootstraps an empty store (no one can act for anything yet); once the tree
-    exists, the actor must be a secretary or staff member at or above every organisation changed (TREE_KEEPERS)."""
+    exists, every organisation changed (itself, or its people's roles and contacts) must lie strictly below one
+    where the actor is a keeper (TREE_KEEPERS), unless the actor is a system administrator; and nobody adds a role
+    to themselves. Every change is audited with its before and after."""
     s = work.session
     errors: list[str] = []
-    pending = {str(o.get("id", "")).strip(): o for o in organisations}
-    if "" in pending:
-        errors.append("组织编号不能为空")
+    organisations = _clean_orgs(organisations, errors)
+    people = _clean_people(people, errors)
+    pending = {o["id"]: o for o in organisations}
     created = updated = 0
     known = {o.id: o for o in s.scalars(select(Organisation))}
     keeper_orgs = _keeper_orgs(work, bootstrap=not known)  # before the import can change the actor's own roles
     parents_before = {oid: o.parent_id for oid, o in known.items()}
     names_before = {oid: o.name for oid, o in known.items()}  # a refusal names what the actor may not change
+    views_before = {oid: _org_view(o) for oid, o in known.items()}
     changed: set[str] = set()
     order = _parents_first(pending, set(known), errors)
     for org_id in order:
@@ -51,7 +58,7 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
         try:
             kind = OrgKind(spec.get("kind"))
         except ValueError:
-            errors.append(f"组织{org_id}：类型“{spec.get('kind')}”无效（应为branch、base_committee或department）")
+            errors.append(f"组织{org_id}：类型“{shown(spec.get('kind'))}”无效（应为branch、base_committee或department）")
             continue
         parent_id = spec.get("parent") or None
         parent = known.get(parent_id) if parent_id else None
@@ -69,7 +76,7 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
             except ValueError as exc:
                 errors.append(f"组织{org_id}：党组织类别{exc}")
                 continue
-        name = str(spec.get("name") or "").strip()
+        name = spec["name"]
         if not name:
             errors.append(f"组织{org_id}：名称不能为空")
             continue
@@ -88,36 +95,99 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
             setattr(org, k, v)
         known[org_id] = org
     s.flush()
-    people_count, people_orgs = _upsert_people(work, people, known, errors)
+    people_count, people_orgs, people_changes = _upsert_people(work, people, known, errors)
     if errors:
-        raise Refusal("bad_organisations", "组织或人员数据有误，未导入任何内容：\n" + "\n".join(errors), "DOMAIN §1",
-                      errors=errors)
+        raise Refusal("bad_organisations", "组织或人员数据有误，未导入任何内容：\n" + "\n".join(errors[:50]), "DOMAIN §1",
+                      errors=errors[:200])
     if keeper_orgs is not None:
         parents_after = {oid: o.parent_id for oid, o in known.items()}
         names = {**{oid: o.name for oid, o in known.items()}, **names_before}
         _check_keeper(work, keeper_orgs, changed | people_orgs, parents_before, parents_after, names)
-    work.audit(organisations=len(order), people=people_count)
+    if work.actor_id and work.actor_id in people_changes:
+        before, after = people_changes[work.actor_id]["before"], people_changes[work.actor_id]["after"]
+        if set(after["roles"]) - set(before["roles"]):
+            raise Refusal("self_grant", "不能为本人增加职务或权限，须由上级组织的书记、工作人员或系统管理员办理", "DOMAIN §1",
+                          person_id=work.actor_id)
+    org_changes = [{"org_id": oid, "before": views_before.get(oid), "after": _org_view(known[oid])}
+                   for oid in sorted(changed)]
+    person_changes = [{"person_id": pid, **change} for pid, change in sorted(people_changes.items())]
+    work.audit(organisations=len(order), people=people_count, changed_organisations=org_changes,
+               changed_people=person_changes)
     return {"organisations_created": created, "organisations_updated": updated, "people": people_count}
 
 
+def _org_view(org: Organisation) -> dict[str, Any]:
+    return {"name": org.name, "kind": org.kind.value, "parent": org.parent_id,
+            "category": int(org.category) if org.category is not None else None,
+            "county_or_higher": bool(org.county_or_higher)}
+
+
+def _clean_orgs(organisations: Any, errors: list[str]) -> list[dict[str, Any]]:
+    """Organisation specs with their ids and names through the entrance (models.text); bad ones named in errors."""
+    out = []
+    for n, spec in enumerate(organisations if isinstance(organisations, (list, tuple)) else [None], start=1):
+        if not isinstance(spec, dict):
+            errors.append(f"第{n}个组织：格式有误")
+            continue
+        try:
+            org_id = clean(spec.get("id"), "org_id")
+            parent = clean(spec.get("parent"), "org_id") or None
+            name = clean(spec.get("name"), _ORG_NAME)
+        except TextProblem as exc:
+            errors.append(f"第{n}个组织：{exc}")
+            continue
+        if not org_id:
+            errors.append("组织编号不能为空")
+            continue
+        out.append({**spec, "id": org_id, "parent": parent, "name": name})
+    return out
+
+
+def _clean_people(people: Any, errors: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for n, spec in enumerate(people if isinstance(people, (list, tuple)) else [None], start=1):
+        if not isinstance(spec, dict):
+            errors.append(f"第{n}个人员：格式有误")
+            continue
+        try:
+            urls = spec.get("notify_urls")
+            urls = [clean(u, _URL) for u in urls] if isinstance(urls, list) else clean(urls, Field("通知地址", 8000,
+                                                                                                  multiline=True))
+            roles = spec.get("roles") or []
+            if not isinstance(roles, list) or not all(isinstance(r, dict) for r in roles):
+                raise TextProblem("职务应为[{org, role}]列表")
+            out.append({"id": clean(spec.get("id"), "person_id"), "name": clean(spec.get("name"), "name"),
+                        "phone": clean(spec.get("phone"), "phone") or None,
+                        "email": clean(spec.get("email"), "email") or None, "notify_urls": urls or None,
+                        "roles": [{"org": clean(r.get("org"), "org_id"), "role": clean(r.get("role"), "role")}
+                                  for r in roles]})
+        except TextProblem as exc:
+            errors.append(f"第{n}个人员：{exc}")
+    return out
+
+
 def _keeper_orgs(work: Work, *, bootstrap: bool) -> set[str] | None:
-    """The organisations the actor keeps the tree for; None when the import bootstraps an empty store."""
+    """The organisations the actor keeps the tree below; None when the import bootstraps an empty store or the actor
+    is a system administrator."""
     if bootstrap:
         return None
     if not work.actor_id:
-        raise Refusal("actor_required", "组织树已建立，导入或修改组织和人员须指明办理人（所改动组织或其上级组织的书记或工作人员）",
+        raise Refusal("actor_required", "组织树已建立，导入或修改组织和人员须指明办理人（上级组织的书记、工作人员或系统管理员）",
                       "DOMAIN §1")
-    roles = work.roles()
+    account = work.session.get(Account, work.actor_id)
+    roles = work.roles()  # refuses an unknown or inactive person
+    if account is not None and account.is_admin:
+        return None
     return {org_id for org_id, held in roles.items() if held & TREE_KEEPERS}
 
 
 def _check_keeper(work: Work, keeper_orgs: set[str], touched: set[str], parents_before: dict[str, str | None],
                   parents_after: dict[str, str | None], names: dict[str, str]) -> None:
-    """Every organisation changed must lie under one the actor keeps, where it stood and where it now stands (moving
-    an organisation takes authority over both places)."""
+    """Every organisation changed must lie strictly below one the actor keeps, where it stood and where it now
+    stands (moving an organisation takes authority over both places)."""
     def under_keeper(org_id: str, parents: dict[str, str | None]) -> bool:
-        seen: set[str] = set()
-        current: str | None = org_id
+        seen: set[str] = {org_id}
+        current = parents.get(org_id)
         while current is not None and current not in seen:
             if current in keeper_orgs:
                 return True
@@ -129,7 +199,7 @@ def _check_keeper(work: Work, keeper_orgs: set[str], touched: set[str], parents_
                      or (o in parents_before and not under_keeper(o, parents_before)))
     if outside:
         listed = "、".join(f"{names[o]}（{o}）" if o in names else o for o in outside)
-        raise Refusal("wrong_level", f"组织和人员由所在组织或其上级组织的书记、工作人员维护，{work.actor_id}无权改动：{listed}",
+        raise Refusal("wrong_level", f"组织和人员由上级组织的书记、工作人员或系统管理员维护，{work.actor_id}无权改动：{listed}",
                       "DOMAIN §1", orgs=outside)
 
 
@@ -148,36 +218,40 @@ def _parents_first(pending: dict[str, dict], known: set[str], errors: list[str])
     return order
 
 
-def _upsert_people(work: Work, people, known: dict[str, Organisation], errors: list[str]) -> tuple[int, set[str]]:
-    """Create or update people and their roles. Also returns the organisations whose people changed: where a role
-    was added or removed, and every organisation of a person whose name or contacts changed (their messages would go
-    elsewhere)."""
+def _upsert_people(work: Work, people, known: dict[str, Organisation],
+                   errors: list[str]) -> tuple[int, set[str], dict[str, dict[str, Any]]]:
+    """Create or update people and their roles. Also returns the organisations whose people changed (where a role was
+    added or removed, and every organisation of a person whose name or contacts changed: their messages would go
+    elsewhere), and each changed person's before and after (names and roles; contacts only as "changed")."""
     s = work.session
     count = 0
     touched: set[str] = set()
+    changes: dict[str, dict[str, Any]] = {}
     for spec in people:
-        pid = str(spec.get("id") or "").strip()
-        name = str(spec.get("name") or "").strip()
+        pid, name = spec["id"], spec["name"]
         if not pid or not name:
             errors.append(f"人员{pid or '（无编号）'}：编号和姓名不能为空")
             continue
         person = s.get(Person, pid)
+        new_person = person is None
         if person is None:
             person = Person(id=pid, created_at=work.now, active=True)
             s.add(person)
         details = (person.name, person.phone, person.email, person.notify_urls)
+        before = {"name": person.name, "roles": sorted(f"{r.org_id}:{r.role.value}" for r in person.roles)}
         person.name = name
         person.phone = spec.get("phone")
         person.email = spec.get("email")
         urls = spec.get("notify_urls")
         person.notify_urls = "\n".join(urls) if isinstance(urls, list) else urls
+        contacts_changed = details[1:] != (person.phone, person.email, person.notify_urls)
         details_changed = details != (person.name, person.phone, person.email, person.notify_urls)
         wanted = set()
         for r in spec.get("roles", []):
             try:
                 role = Role(r.get("role"))
             except ValueError:
-                errors.append(f"人员{pid}：职务“{r.get('role')}”无效")
+                errors.append(f"人员{pid}：职务“{shown(r.get('role'))}”无效")
                 continue
             if r.get("org") not in known:
                 errors.append(f"人员{pid}：任职组织{r.get('org')}不存在")
@@ -192,8 +266,12 @@ def _upsert_people(work: Work, people, known: dict[str, Organisation], errors: l
                 person.roles.remove(row)
         for org_id, role in wanted - set(current):
             person.roles.append(PersonRole(org_id=org_id, role=role))
+        after = {"name": person.name, "roles": sorted(f"{o}:{r.value}" for o, r in wanted)}
+        if new_person or before != after or contacts_changed:
+            changes[pid] = {"before": None if new_person else before, "after": after,
+                            "contacts_changed": contacts_changed}
         count += 1
-    return count, touched
+    return count, touched, changes
 
 
 # ---------------------------------------------------------------- reading the tree

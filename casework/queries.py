@@ -3,13 +3,14 @@ members, the register of members still unreachable, the work ledger, the statist
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.catalogue import FORM_BOXES, Column, Contact, procedure
-from models.codes import StepKind, StepStatus
+from models.codes import Body, StepKind, StepStatus
 from models.errors import NotFound
 from models.idcard import InvalidId, parse_resident_id
 from models.protect import lookup_hash
@@ -57,33 +58,75 @@ def member_id_of(session: Session, text: str) -> str:
     return found
 
 
-# ---------------------------------------------------------------- inbox
+# ---------------------------------------------------------------- who a step waits on, and the inbox
+
+@dataclass(frozen=True)
+class Waiting:
+    """An open step and the people it waits on (see `waits_on`)."""
+
+    step_id: str
+    case_id: str
+    member_name: str
+    kind: StepKind
+    title: str
+    body: Body
+    org_id: str
+    org_name: str
+    opened_at: dt.datetime
+    due_at: dt.datetime | None
+    case_version: int
+    people: tuple[str, ...]
+
+
+def waits_on(session: Session, *, person_ids: list[str] | None = None, org_ids: list[str] | None = None,
+             step_ids: list[str] | None = None, due_before: dt.datetime | None = None) -> list[Waiting]:
+    """The one rule of who an open step waits on, used by the inbox, the digest, the reminders and the escalations:
+    every person with a role at the step's organisation (review steps included: the whole committee sees what it
+    must decide, whoever signs). Filtered by the people, the organisations or the steps given (each optional);
+    oldest due first. Only the columns shown are loaded: a committee's inbox in a campaign holds hundreds of steps."""
+    q = (select(Step.id, Step.case_id, Member.name, Step.kind, Step.title, Step.body, Step.org_id,
+                Organisation.name.label("org_name"), Step.opened_at, Step.due_at, Case.version,
+                PersonRole.person_id)
+         .join(Case, Case.id == Step.case_id).join(Member, Member.id == Case.member_id)
+         .join(Organisation, Organisation.id == Step.org_id)
+         .outerjoin(PersonRole, PersonRole.org_id == Step.org_id)
+         .where(Step.status == StepStatus.OPEN))
+    if person_ids is not None:
+        q = q.where(PersonRole.person_id.in_(person_ids))
+    if org_ids is not None:
+        q = q.where(Step.org_id.in_(org_ids))
+    if step_ids is not None:
+        q = q.where(Step.id.in_(step_ids))
+    if due_before is not None:
+        q = q.where(Step.due_at.is_not(None), Step.due_at <= due_before)
+    found: dict[str, list] = {}
+    for r in session.execute(q.order_by(Step.due_at, Step.id)):
+        entry = found.get(r.id)
+        if entry is None:
+            found[r.id] = entry = [r, set()]
+        if r.person_id:
+            entry[1].add(r.person_id)
+    return [Waiting(r.id, r.case_id, r.name, r.kind, r.title, r.body, r.org_id, r.org_name, r.opened_at, r.due_at,
+                    r.version, tuple(sorted(people))) for r, people in found.values()]
+
 
 def inbox(session: Session, *, now: dt.datetime, person_id: str | None = None,
           org_id: str | None = None) -> list[dict[str, Any]]:
-    """What waits on an organisation (or on every organisation a person acts for), oldest due first, with its age
-    and whether it is late."""
+    """What waits on an organisation (or on a person: `waits_on`), oldest due first, with its age and whether it is
+    late."""
     # An unknown person or organisation is refused, not answered with an empty inbox that reads as "nothing waits".
     if person_id:
         if session.get(Person, person_id) is None:
             raise NotFound("人员", person_id)
-        orgs = list(session.scalars(select(PersonRole.org_id).where(PersonRole.person_id == person_id)).unique())
+        rows = waits_on(session, person_ids=[person_id])
     else:
-        orgs = [get_org(session, org_id).id]
-    # Only the columns shown: a committee's inbox in a campaign holds hundreds of steps, and whole Step and Case
-    # objects cost three times as much to load.
-    rows = session.execute(
-        select(Step.id, Step.case_id, Member.name, Step.kind, Step.title, Step.body, Step.org_id, Step.opened_at,
-               Step.due_at, Case.version)
-        .join(Case, Case.id == Step.case_id).join(Member, Member.id == Case.member_id)
-        .where(Step.org_id.in_(orgs), Step.status == StepStatus.OPEN).order_by(Step.due_at, Step.id)
-    ).all()
+        rows = waits_on(session, org_ids=[get_org(session, org_id).id])
     return [{
-        "step_id": r.id, "case_id": r.case_id, "member_name": r.name, "kind": r.kind.value,
+        "step_id": r.step_id, "case_id": r.case_id, "member_name": r.member_name, "kind": r.kind.value,
         "title": r.title, "body": r.body.value, "body_label": r.body.label, "org_id": r.org_id,
         "opened_at": _iso(r.opened_at), "due_at": _iso(r.due_at),
         "age_days": (now - r.opened_at).days, "late": bool(r.due_at and r.due_at < now),
-        "case_version": r.version,
+        "case_version": r.case_version,
     } for r in rows]
 
 

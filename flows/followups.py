@@ -1,8 +1,8 @@
 """Follow-ups, the daily sweep and the periodic statistics.
 
 A follow-up's Prefect run is scheduled at its due time, even years ahead; when it runs it fires the follow-up in the
-store. The daily sweep fires whatever came due while nothing ran, reminds and escalates what is late, and repairs
-case runs that fell behind the store. Firing is keyed by the follow-up in the store, so each fires exactly once
+store. The daily sweep fires whatever came due while nothing ran and repairs case runs that fell behind the store
+(reminders, escalations and digests are flows/notify.py's, in working hours). Firing is keyed by the follow-up in the store, so each fires exactly once
 whichever of the two gets there first."""
 from __future__ import annotations
 
@@ -50,13 +50,6 @@ def schedule_unscheduled() -> dict:
         return sync_followup_runs(runs.followups_to_sync(s, unscheduled_only=True))
 
 
-@task(name="remind-late", retries=1, **QUIET)
-def remind_late(now: str | None) -> dict:
-    from notifications.dispatch import remind_late as remind
-
-    return remind(shared_store(), now=_moment(now))
-
-
 @task(name="repair-case-runs", **QUIET)
 def repair(now: str | None) -> dict:
     from flows.repair import repair_sweep
@@ -68,10 +61,8 @@ def repair(now: str | None) -> dict:
 def daily_sweep(now: str | None = None) -> dict:
     fired = fire_due_followups(now)
     scheduled = schedule_unscheduled()
-    reminders = remind_late(now)
-    repaired = repair(now)
-    return {"fired": len([f for f in fired if f.get("fired")]), "scheduled": scheduled, "reminders": reminders,
-            "repaired": repaired}
+    repaired = repair(now)  # reminders and digests: flows/notify.py, in working hours
+    return {"fired": len([f for f in fired if f.get("fired")]), "scheduled": scheduled, "repaired": repaired}
 
 
 @task(name="export-statistics", **QUIET)

@@ -441,11 +441,12 @@ class Notification(Base):
     skipped_no_channel (the person has no Apprise URL). kind: step_opened | reminder | escalation | digest."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_status_attempted_at", "status", "attempted_at"),)
+    __table_args__ = (Index("ix_notifications_status_attempted_at", "status", "attempted_at"),
+                      Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"), index=True)  # None: a group
     org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
     step_id: Mapped[str | None] = mapped_column(ForeignKey("steps.id"), index=True)
@@ -458,5 +459,10 @@ class Notification(Base):
     created_at: Mapped[dt.datetime]
     attempted_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
+    # Issue 19 (migration 0006): the channel sent through, the text as sent, when the queue may try it next.
+    channel_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None]
 
 from . import accounts_store  # noqa: E402,F401  (its tables belong to Base.metadata: Alembic and the tests see them)
+from . import channels_store  # noqa: E402,F401  (notification channels: Alembic and the tests see them)

@@ -77,11 +77,11 @@ def test_reimporting_the_whole_tree_unchanged_needs_no_authority_over_it(orgs):
     assert result["organisations_created"] == 0
 
 
-def test_a_branch_secretary_keeps_only_their_branch(orgs):
-    import_organisations(orgs, actor_id="sec1", now=T0, **_tree_with(RENAMED_B1))
-    with pytest.raises(Refusal) as err:
-        import_organisations(orgs, actor_id="sec1", now=T0, **_tree_with(NEW_UNDER_TOWN))
-    assert err.value.code == "wrong_level" and err.value.details["orgs"] == ["B3"]
+def test_a_branch_secretary_keeps_nothing_not_even_their_own_branch(orgs):
+    for tree, outside in ((_tree_with(RENAMED_B1), ["B1"]), (_tree_with(NEW_UNDER_TOWN), ["B3"])):
+        with pytest.raises(Refusal) as err:
+            import_organisations(orgs, actor_id="sec1", now=T0, **tree)
+        assert err.value.code == "wrong_level" and err.value.details["orgs"] == outside
 
 
 @pytest.mark.parametrize("actor, tree, outside", [
