@@ -10,6 +10,7 @@ from tasks import prefect_api
 
 from .case import case_flow
 from .followups import daily_sweep, followup_flow, statistics_flow
+from .notify import DIGEST_CRON, FLUSH_CRON, notify_daily, notify_flush
 
 TIMEZONE = "Asia/Shanghai"
 
@@ -21,6 +22,12 @@ async def _apply(with_schedules: bool, statistics_orgs: list[str]) -> None:
         await daily_sweep.to_deployment(
             name="daily", tags=["lostcontact"],
             schedules=[CronSchedule(cron="0 2 * * *", timezone=TIMEZONE)] if with_schedules else None),
+        await notify_daily.to_deployment(
+            name="notify-daily", tags=["lostcontact"],
+            schedules=[CronSchedule(cron=DIGEST_CRON, timezone=TIMEZONE)] if with_schedules else None),
+        await notify_flush.to_deployment(
+            name="notify-queue", tags=["lostcontact"],
+            schedules=[CronSchedule(cron=FLUSH_CRON, timezone=TIMEZONE)] if with_schedules else None),
         await statistics_flow.to_deployment(
             name="quarterly", tags=["lostcontact"], parameters={"org_ids": statistics_orgs},
             schedules=[CronSchedule(cron="0 9 25 3,6,9,12 *", timezone=TIMEZONE)] if with_schedules else None),

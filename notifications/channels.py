@@ -1,7 +1,6 @@
 """Where a message goes and the one function that sends it: Apprise, outside any store transaction.
 
-A person's channels are Apprise URLs, one per line in `Person.notify_urls` (blank lines and lines starting with
-`#` are ignored). The forms we document and test (tests/notifications/test_channels.py) — checked against the
+A channel is an Apprise URL. The forms we document and test (tests/notifications/test_channels.py) — checked against the
 installed Apprise 1.13 plugins:
 
   WeCom group bot 企业微信群机器人    wecombot://{key}
@@ -22,39 +21,52 @@ installed Apprise 1.13 plugins:
                                      Apprise POSTs {"version", "title", "message", "type", "attachments"}.
 
 Apprise has no plugin for domestic SMS gateways (DOMAIN §9); a gateway with an HTTP API can be reached with json://.
-The store only ever records the URL schemes (`channel_of`), never a URL: URLs carry tokens and passwords."""
+Organisations own group robots (wecombot, dingtalk, feishu, lark): one message per event to the group. People own
+e-mail, WeCom application and webhook channels. Channels are set with `lostcontact channels set`, kept encrypted
+(casework/deliveries.py); the `notifications` rows keep schemes only, never a URL.
+
+Limits per channel (`PROFILES`): a WeCom group bot takes 20 messages a minute and a text of at most 2,048 bytes
+(UTF-8); DingTalk and Feishu robots 20 and 100 a minute. The sender queues what exceeds the rate and the composer
+shortens what exceeds the size (with the link to the full list)."""
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import apprise
 
-from models.store import Person
-
 log = logging.getLogger("lostcontact.notifications")
 
-UrlSource = Callable[[Person], list[str]]
+
+@dataclass(frozen=True)
+class Profile:
+    """What a channel takes: the body's size in UTF-8 bytes (None: no practical limit), messages a minute, and whether
+    its title is shown (robots show only a body: the title becomes the body's first line)."""
+
+    max_bytes: int | None = None
+    per_minute: int | None = None
+    title_shown: bool = True
 
 
-def person_urls(person: Person) -> list[str]:
-    """The default URL source: the person's own Apprise URLs (none when the person is inactive)."""
-    if not person.active or not person.notify_urls:
-        return []
-    return [line.strip() for line in person.notify_urls.splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+PROFILES = {
+    "wecombot": Profile(2048, 20, False),   # WeCom group robot: text content at most 2,048 bytes, 20/min
+    "wechat": Profile(2048, None, False),   # WeCom application message: text at most 2,048 bytes
+    "dingtalk": Profile(20000, 20, False),  # DingTalk group robot: 20 messages a minute
+    "feishu": Profile(20000, 100, False),   # Feishu/Lark group robot: 100 a minute, request body at most 20 KB
+    "lark": Profile(20000, 100, False),
+    "json": Profile(32000, None, True),
+    "jsons": Profile(32000, None, True),
+}
+DEFAULT_PROFILE = Profile(None, None, True)
+
+
+def profile_of(scheme: str | None) -> Profile:
+    return PROFILES.get((scheme or "").lower(), DEFAULT_PROFILE)
 
 
 def scheme_of(url: str) -> str:
     return url.split("://", 1)[0].strip().lower() if "://" in url else "?"
-
-
-def channel_of(urls: Iterable[str]) -> str | None:
-    """What the store may keep about a person's channels: the schemes, sorted, comma-separated."""
-    schemes = sorted({scheme_of(u) for u in urls})
-    return ",".join(schemes)[:200] if schemes else None
 
 
 @dataclass(frozen=True)
@@ -83,29 +95,29 @@ _capture = _ThreadCapture()
 logging.getLogger(apprise.LOGGER_NAME).addHandler(_capture)
 
 
-def deliver(urls: list[str], title: str, body: str) -> Delivery:
-    """Send one message to every URL of one person with Apprise. Never raises; never called inside a store
-    transaction (the caller has committed its claim and closed its session). Apprise runs the URLs in this thread,
-    one after the other, so its warnings can be captured as this message's error."""
+def deliver(url: str, title: str, body: str) -> Delivery:
+    """Send one message through one channel with Apprise. Never raises; never called inside a store transaction (the
+    caller has committed its claim). The body is plain text with line breaks: Apprise turns it into the HTML part of
+    an e-mail with the breaks kept. Apprise runs in this thread, so its warnings are this message's error."""
     asset = apprise.AppriseAsset(async_mode=False)
     ap = apprise.Apprise(asset=asset)
-    rejected = [scheme_of(u) for u in urls if not ap.add(u)]
-    if len(ap) == 0:
-        return Delivery(False, f"no valid Apprise URL (rejected schemes: {', '.join(rejected) or 'none given'})")
+    if not ap.add(url):
+        return Delivery(False, f"no valid Apprise URL (scheme {scheme_of(url)})")
     _capture.local.lines = []
     try:
-        ok = bool(ap.notify(title=title, body=body))
+        ok = bool(ap.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT))
     except Exception as exc:  # Apprise plugins should not raise, but a send must never crash the sweep
         ok = False
         _capture.local.lines.append(f"{type(exc).__name__}: {exc}")
     finally:
         lines, _capture.local.lines = _capture.local.lines, None
-    problems = []
-    if rejected:
-        problems.append(f"rejected URL schemes: {', '.join(rejected)}")
-    if not ok:
-        problems.append("; ".join(lines[-5:]) or "Apprise notify() returned False")
-    return Delivery(ok, _redact(" | ".join(problems), urls)[:2000] if problems else None)
+    if ok:
+        return Delivery(True)
+    return Delivery(False, _redact("; ".join(lines[-5:]) or "Apprise notify() returned False", [url])[:2000])
+
+
+def check_url(url: str) -> bool:
+    return bool(apprise.Apprise().add(url))
 
 
 def _redact(text: str, urls: list[str]) -> str:

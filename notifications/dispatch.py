@@ -1,12 +1,18 @@
-"""Who is told what, and when: the announcement of an opened step, the daily reminder and escalation sweep, and the
-daily digest. Each function reads the store, closes its session, and only then sends (see sending.py): Apprise
-never runs inside a store transaction.
+"""Who is told what, and when. Every function reads through the Desk, closes its session, queues its messages (one
+row per message and channel, under a dedupe key) and sends them (sending.flush): Apprise never runs inside a store
+transaction. Who a step waits on is casework's one rule (`Desk.waits_on`, casework.queries.waits_on), the same the
+inbox shows.
 
-Dedupe keys (one message each, whatever the number of calls):
-  open:{step}:{person}                 the step was opened
-  remind:{step}:{person}:{local day}   due within `remind_before_days`, or overdue
-  escalate:{step}:{person}:{local day} overdue by more than `escalate_after_days`; to the parent organisation's deciders
-  digest:{person}:{local day}          everything waiting on the person"""
+Events and their dedupe keys (one message per channel however often they are called; `t` is the target: `c{id}` a
+channel, `p:{person}` a person not reached):
+  open:{org}:{opened at}:{t}           the steps an organisation got in one transaction (one case, or a whole campaign
+                                       start or a meeting's batch: one summary per organisation)
+  remind:{day}:{org}:{t} / remind:{day}:{t}       the day's reminders at the cadence (Settings.reminder_due)
+  escalate:{day}:{parent}:{t}          steps late by a margin (7, 14, 30 days) to the organisation above, once each
+  digest:{day}:{org}:{t} / digest:{day}:{t}       everything waiting, once per working day at the digest time
+  ahead:{day}:{org}:{t} / ahead:{day}:{t}         follow-ups and campaign phases coming due
+An organisation's group channel gets the organisation's list; a person's own channel gets what waits on them; a
+person with no channel of their own, in no organisation with a group, gets a row `skipped_no_channel`."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,174 +22,268 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.codes import StepKind, StepStatus
+from models.channels_store import Outgoing, Target
+from models.codes import CampaignPhase, FollowUpStatus, StepStatus
 from models.errors import NotFound
-from models.store import Case, Member, Organisation, Person, PersonRole, Step
-from models.timing import as_utc, local_date
+from models.store import Campaign, Case, FollowUp, Member, Organisation, Person, PersonRole, Step
+from models.timing import LOCAL_TZ, as_utc, local_date
 
-from .channels import UrlSource, person_urls
-from .render import last_day, render
-from .sending import Counts, Message, StoreLike, send_all
+from .channels import profile_of
+from .compose import compose
+from .ports import Desk
+from .render import last_day
+from .sending import Counts, flush
+from .settings import Settings
 
-MAX_DIGEST_ITEMS = 30
-
-
-# ---------------------------------------------------------------- recipients
-
-def recipients(session: Session, org_id: str, *, deciders_only: bool) -> list[Person]:
-    """The active people with a role at the organisation; with `deciders_only`, those whose role there may decide
-    (for review steps, and for escalations)."""
-    rows = session.execute(select(Person, PersonRole.role).join(PersonRole, PersonRole.person_id == Person.id)
-                           .where(PersonRole.org_id == org_id, Person.active.is_(True))).all()
-    people = {p.id: p for p, role in rows if role.may_decide or not deciders_only}
-    return [people[k] for k in sorted(people)]
+Items = dict[str, list[dict[str, Any]]]
 
 
 def waits_on(session: Session, step: Step) -> list[Person]:
-    """Who an open step waits on: the people of its organisation; only the deciders for a review step."""
-    return recipients(session, step.org_id, deciders_only=step.kind is StepKind.REVIEW)
+    """The people of a step's organisation, open or closed (who it waited on; casework.queries.waits_on is the rule
+    for open steps)."""
+    return list(session.scalars(select(Person).join(PersonRole, PersonRole.person_id == Person.id)
+                                .where(PersonRole.org_id == step.org_id, Person.active.is_(True))
+                                .order_by(Person.id).distinct()))
 
 
-# ---------------------------------------------------------------- step facts
-
-def _facts(step: Step, case: Case, member_name: str, org: Organisation, now: dt.datetime) -> dict[str, Any]:
+def facts(w, now: dt.datetime, settings: Settings) -> dict[str, Any]:
+    """What a template shows of a waiting step (`casework.queries.Waiting`)."""
     today = local_date(now)
-    due = step.due_at
-    day = last_day(due) if due else None
+    day = last_day(w.due_at) if w.due_at else None
     return {
-        "case_id": case.id, "member": member_name, "step_id": step.id, "step_title": step.title,
-        "body_label": step.body.label, "org_id": org.id, "org_name": org.name,
-        "opened_at": step.opened_at, "due_at": due,
-        "overdue": bool(due and due <= now),
+        "case_id": w.case_id, "member": w.member_name, "step_id": w.step_id, "step_title": w.title,
+        "body_label": w.body.label, "org_id": w.org_id, "org_name": w.org_name, "opened_at": w.opened_at,
+        "due_at": w.due_at, "overdue": bool(w.due_at and w.due_at <= now),
         "days_left": (day - today).days if day else None,
         "overdue_days": max(0, (today - day).days) if day else 0,
-        "age_days": (now - step.opened_at).days,
+        "age_days": (now - w.opened_at).days, "link": settings.case_link(w.case_id),
     }
 
 
-def _open_steps(session: Session, *where):
-    return session.execute(
-        select(Step, Case, Member.name, Organisation).join(Case, Case.id == Step.case_id)
-        .join(Member, Member.id == Case.member_id).join(Organisation, Organisation.id == Step.org_id)
-        .where(Step.status == StepStatus.OPEN, *where).order_by(Step.due_at, Step.id)).all()
+def _fan_out(desk: Desk, s: Session, *, kind: str, prefix: str, template: str, by_org: Items, by_person: Items,
+             settings: Settings, now: dt.datetime, **context: Any) -> tuple[list[Outgoing], int]:
+    """The messages of one event: each organisation's list to its groups, each person's to their own channels.
+    Keys already on record are not composed again (returned: the new messages, and how many were on record)."""
+    groups = desk.group_targets(s, by_org)
+    own = desk.person_targets(s, by_person)
+    names = dict(s.execute(select(Organisation.id, Organisation.name)
+                           .where(Organisation.id.in_(list(by_org) or [""]))).all())
+    people = dict(s.execute(select(Person.id, Person.name).where(Person.id.in_(list(by_person) or [""]))).all())
+    planned: list[tuple[str, Target, list[dict], str]] = []
+    seen: set[str] = set()
+    for org_id in sorted(by_org):
+        for t in groups.get(org_id, []):
+            if t.fingerprint not in seen:
+                seen.add(t.fingerprint)
+                planned.append((f"{prefix}:{org_id}:{t.key}", t, by_org[org_id], names.get(org_id, org_id)))
+    for pid in sorted(by_person):
+        if pid not in own:
+            continue  # inactive: nothing is sent to them
+        items = by_person[pid]
+        mine = [t for t in own[pid] if t.fingerprint not in seen]
+        seen.update(t.fingerprint for t in mine)
+        if not own[pid] and not any(groups.get(i["org_id"]) for i in items):
+            mine = [Target(f"p:{pid}", None, None, None, pid)]
+        planned += [(f"{prefix}:{t.key}", t, items, f"{people.get(pid, pid)}同志") for t in mine]
+    known = desk.known([key[:200] for key, *_ in planned])
+    out = []
+    for key, t, items, whom in planned:
+        if key[:200] in known:
+            continue
+        single = len(items) == 1 and items[0].get("case_id")
+        link = settings.case_link(items[0]["case_id"]) if single else settings.inbox_link()
+        subject, title, body = compose(template, items, profile_of(t.scheme), link=link, whom=whom, now=now,
+                                       org_name=whom, **context)
+        out.append(Outgoing(key=key, kind=kind, target=t, title=title or subject, body=body,
+                            org_id=t.org_id or (items[0].get("org_id") if single else None),
+                            case_id=items[0]["case_id"] if single else None,
+                            step_id=items[0].get("step_id") if single else None))
+    return out, len(planned) - len(out)
+
+
+def _send(desk: Desk, messages: list[Outgoing], already: int, now: dt.datetime) -> Counts:
+    ids = desk.enqueue(messages, now=now)
+    counts = flush(desk, now=now, ids=ids) if ids else Counts()
+    counts.queued = len(ids)
+    counts.skipped = sum(1 for m in messages if m.target.channel_id is None)
+    counts.already += already
+    return counts
 
 
 # ---------------------------------------------------------------- announce
 
-def announce_step(store: StoreLike, step_id: str, *, now: dt.datetime,
-                  urls_for: UrlSource = person_urls) -> dict[str, Any]:
-    """Tell the people an open step waits on that it is theirs. Idempotent per step and person; a step no longer
-    open sends nothing. Returns {sent, failed, skipped, already}."""
+def announce_step(desk: Desk, step_id: str, *, now: dt.datetime, settings: Settings | None = None) -> dict[str, Any]:
+    """Tell the organisation and the people an open step waits on. Steps its organisation got in the same
+    transaction (a campaign start, a batch of decisions) are one event: one summary per organisation, whichever
+    of their case runs announces first; the others find it on record. A closed step sends nothing."""
+    settings = settings or Settings.from_env()
     now = as_utc(now)
-    with store.reading() as s:
+    with desk.reading() as s:
         step = s.get(Step, step_id)
         if step is None:
             raise NotFound("待办", step_id)
         if step.status is not StepStatus.OPEN:
             return Counts(extra={"step_open": False}).as_dict()
-        case = s.get(Case, step.case_id)
-        member = s.get(Member, case.member_id)
-        facts = _facts(step, case, member.name, s.get(Organisation, step.org_id), now)
-        messages = []
-        for person in waits_on(s, step):
-            title, body = render("step_opened", **facts)
-            messages.append(Message(key=f"open:{step.id}:{person.id}", kind="step_opened", person_id=person.id,
-                                    title=title, body=body, urls=tuple(urls_for(person)), org_id=step.org_id,
-                                    case_id=case.id, step_id=step.id))
-    counts = send_all(store, messages, now=now)
+        batch = [w for w in desk.waits_on(s, org_ids=[step.org_id]) if w.opened_at == step.opened_at]
+        messages, already = _event(desk, s, "step_opened", f"open:{step.org_id}:{step.opened_at:%Y%m%dT%H%M%S%f}",
+                                   "step_opened", batch, settings, now)
+    counts = _send(desk, messages, already, now)
     counts.extra["step_open"] = True
     return counts.as_dict()
 
 
-# ---------------------------------------------------------------- reminders and escalations
+def _event(desk: Desk, s: Session, kind: str, prefix: str, template: str, waiting: list, settings: Settings,
+           now: dt.datetime, **context: Any) -> tuple[list[Outgoing], int]:
+    by_org: Items = defaultdict(list)
+    by_person: Items = defaultdict(list)
+    for w in waiting:
+        f = facts(w, now, settings)
+        by_org[w.org_id].append(f)
+        for pid in w.people:
+            by_person[pid].append(f)
+    if not by_org:
+        return [], 0
+    return _fan_out(desk, s, kind=kind, prefix=prefix, template=template, by_org=by_org, by_person=by_person,
+                    settings=settings, now=now, **context)
 
-def remind_late(store: StoreLike, *, now: dt.datetime, remind_before_days: int = 2, escalate_after_days: int = 3,
-                urls_for: UrlSource = person_urls) -> dict[str, Any]:
-    """The daily sweep over every open step with a deadline, in local (Asia/Shanghai) calendar days:
-    - a reminder to the people the step waits on when its last day is at most `remind_before_days` away, or it is
-      overdue — once per step, person and local day;
-    - an escalation to the deciders of the organisation above the step's when it is overdue by more than
-      `escalate_after_days` days — once per step, person and local day.
-    Returns {sent, failed, skipped, already, steps, reminder: {...}, escalation: {...}}."""
+
+# ---------------------------------------------------------------- the day's reminders and escalations
+
+def remind_and_escalate(desk: Desk, *, now: dt.datetime, settings: Settings | None = None) -> dict[str, Any]:
+    """Once a day in working hours: remind what is at its cadence today (two days before its last day, on the
+    day, then every few days while late), and tell the organisation above about steps late by a margin (7, 14,
+    30 days: once each). Outside working hours it does nothing."""
+    settings = settings or Settings.from_env()
     now = as_utc(now)
-    today = local_date(now)
-    horizon = now + dt.timedelta(days=remind_before_days + 2)  # a superset; the calendar test below decides
-    reminders: list[Message] = []
-    escalations: list[Message] = []
-    with store.reading() as s:
-        waiting: dict[tuple[str, bool], list[Person]] = {}
-        orgs: dict[str, Organisation | None] = {}
+    local = now.astimezone(LOCAL_TZ)
+    today = local.date()
+    if not settings.in_working_hours(local):
+        return Counts(extra={"outside_hours": True}).as_dict()
+    horizon = now + dt.timedelta(days=max(settings.remind_before, default=0) + 2)
+    day = today.isoformat()
+    messages: list[Outgoing] = []
+    with desk.reading() as s:
+        due = [w for w in desk.waits_on(s, due_before=horizon)]
+        remind = [w for w in due if settings.reminder_due((today - last_day(w.due_at)).days)]
+        messages, already = _event(desk, s, "reminder", f"remind:{day}", "reminder", remind, settings, now)
+        late = [w for w in due if (today - last_day(w.due_at)).days in settings.escalate_days]
+        parents = dict(s.execute(select(Organisation.id, Organisation.parent_id)
+                                 .where(Organisation.id.in_({w.org_id for w in late} or {""}))).all())
+        by_parent: dict[str, list] = defaultdict(list)
+        for w in late:
+            if parents.get(w.org_id):
+                by_parent[parents[w.org_id]].append(facts(w, now, settings))
+        for parent_id, items in sorted(by_parent.items()):
+            parent = s.get(Organisation, parent_id)
+            by_person = {pid: items for pid in desk.deciders(s, parent_id)}
+            msgs, known = _fan_out(desk, s, kind="escalation", prefix=f"escalate:{day}:{parent_id}",
+                                   template="escalation", by_org={parent_id: items}, by_person=by_person,
+                                   settings=settings, now=now, parent_name=parent.name)
+            messages += msgs
+            already += known
+    counts = _send(desk, messages, already, now)
+    counts.extra.update({"reminded_steps": len(remind), "escalated_steps": len(late)})
+    return counts.as_dict()
 
-        def people(org_id: str, deciders_only: bool) -> list[Person]:
-            if (org_id, deciders_only) not in waiting:
-                waiting[org_id, deciders_only] = recipients(s, org_id, deciders_only=deciders_only)
-            return waiting[org_id, deciders_only]
 
-        rows = _open_steps(s, Step.due_at.is_not(None), Step.due_at <= horizon)
-        for step, case, member_name, org in rows:
-            facts = _facts(step, case, member_name, org, now)
-            if facts["overdue"] or facts["days_left"] <= remind_before_days:
-                title, body = render("reminder", **facts)
-                for person in people(step.org_id, step.kind is StepKind.REVIEW):
-                    reminders.append(Message(
-                        key=f"remind:{step.id}:{person.id}:{today.isoformat()}", kind="reminder",
-                        person_id=person.id, title=title, body=body, urls=tuple(urls_for(person)),
-                        org_id=step.org_id, case_id=case.id, step_id=step.id))
-            if facts["overdue_days"] > escalate_after_days and org.parent_id:
-                if org.parent_id not in orgs:
-                    orgs[org.parent_id] = s.get(Organisation, org.parent_id)
-                parent = orgs[org.parent_id]
-                title, body = render("escalation", parent_name=parent.name, **facts)
-                for person in people(parent.id, True):
-                    escalations.append(Message(
-                        key=f"escalate:{step.id}:{person.id}:{today.isoformat()}", kind="escalation",
-                        person_id=person.id, title=title, body=body, urls=tuple(urls_for(person)),
-                        org_id=parent.id, case_id=case.id, step_id=step.id))
-        steps = len(rows)
-    reminded = send_all(store, reminders, now=now)
-    escalated = send_all(store, escalations, now=now)
-    total = Counts()
-    total.add(reminded)
-    total.add(escalated)
-    total.extra = {"steps": steps, "reminder": reminded.as_dict(), "escalation": escalated.as_dict()}
-    return total.as_dict()
+remind_late = remind_and_escalate  # the name the daily sweep knew
 
 
 # ---------------------------------------------------------------- digests
 
-def send_digests(store: StoreLike, *, now: dt.datetime, urls_for: UrlSource = person_urls) -> dict[str, Any]:
-    """One digest per person and local day listing every open step waiting on them (review steps only where the
-    person may decide), oldest deadline first. Nobody gets an empty digest. Returns {sent, failed, skipped,
-    already, people}."""
+def send_digests(desk: Desk, *, now: dt.datetime, settings: Settings | None = None) -> dict[str, Any]:
+    """One digest per organisation group and per person on each working day (weekends only when configured), from
+    the digest time to the end of the working day, listing everything waiting (casework.queries.waits_on), oldest
+    deadline first. Nobody gets an empty digest."""
+    settings = settings or Settings.from_env()
     now = as_utc(now)
-    today = local_date(now)
-    messages: list[Message] = []
-    with store.reading() as s:
-        roles: dict[str, dict[str, bool]] = defaultdict(dict)  # person -> org -> may decide there
-        people: dict[str, Person] = {}
-        for person, org_id, role in s.execute(
-                select(Person, PersonRole.org_id, PersonRole.role).join(PersonRole, PersonRole.person_id == Person.id)
-                .where(Person.active.is_(True))):
-            people[person.id] = person
-            roles[person.id][org_id] = roles[person.id].get(org_id, False) or role.may_decide
-        org_ids = sorted({o for per in roles.values() for o in per})
-        by_org: dict[str, list[tuple[Step, dict[str, Any]]]] = defaultdict(list)
-        for i in range(0, len(org_ids), 500):
-            for step, case, member_name, org in _open_steps(s, Step.org_id.in_(org_ids[i:i + 500])):
-                by_org[step.org_id].append((step, _facts(step, case, member_name, org, now)))
-        for pid in sorted(people):
-            items = [f for org_id, decides in roles[pid].items() for step, f in by_org.get(org_id, [])
-                     if decides or step.kind is not StepKind.REVIEW]
-            if not items:
-                continue
-            far = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
-            items.sort(key=lambda f: (f["due_at"] or far, f["step_id"]))
-            late = sum(1 for f in items if f["overdue"])
-            title, body = render("digest", person_name=people[pid].name, today=today, now=now, total=len(items),
-                                 late_count=late, items=items[:MAX_DIGEST_ITEMS],
-                                 more=max(0, len(items) - MAX_DIGEST_ITEMS))
-            messages.append(Message(key=f"digest:{pid}:{today.isoformat()}", kind="digest", person_id=pid,
-                                    title=title, body=body, urls=tuple(urls_for(people[pid]))))
-    counts = send_all(store, messages, now=now)
-    counts.extra["people"] = len(messages)
+    local = now.astimezone(LOCAL_TZ)
+    if not settings.in_working_hours(local) or not settings.is_digest_day(local.date()):
+        return Counts(extra={"not_digest_time": True}).as_dict()
+    today = local.date()
+    with desk.reading() as s:
+        waiting = desk.waits_on(s)
+        messages, already = _event(desk, s, "digest", f"digest:{today.isoformat()}", "digest", waiting, settings,
+                                   now, today=today)
+    counts = _send(desk, messages, already, now)
+    counts.extra["steps"] = len(waiting)
     return counts.as_dict()
+
+
+# ---------------------------------------------------------------- follow-ups and campaign phases ahead
+
+def announce_ahead(desk: Desk, *, now: dt.datetime, settings: Settings | None = None) -> dict[str, Any]:
+    """Follow-ups coming due (the two-year review a month ahead, a transfer receipt a week ahead and on the day,
+    campaign phase deadlines three days ahead and on the day), once a day in working hours, to the organisations
+    concerned and their people."""
+    settings = settings or Settings.from_env()
+    now = as_utc(now)
+    local = now.astimezone(LOCAL_TZ)
+    if not settings.in_working_hours(local):
+        return Counts(extra={"outside_hours": True}).as_dict()
+    today = local.date()
+    reach = max((d for days in settings.ahead.values() for d in days), default=0)
+    by_org: Items = defaultdict(list)
+    with desk.reading() as s:
+        for f in s.scalars(select(FollowUp).where(FollowUp.status == FollowUpStatus.PENDING,
+                                                  FollowUp.due_at <= now + dt.timedelta(days=reach + 1))):
+            days_left = (last_day(f.due_at) - today).days
+            if days_left not in settings.ahead.get(f.kind.value, ()):
+                continue
+            item = {"label": f.kind.label, "due_at": f.due_at, "days_left": days_left, "case_id": None,
+                    "member": None, "link": None, "org_id": None}
+            if f.case_id:
+                case = s.get(Case, f.case_id)
+                item.update(case_id=case.id, member=s.get(Member, case.member_id).name,
+                            link=settings.case_link(case.id))
+                orgs = [case.branch_id, case.base_committee_id]
+            else:
+                campaign = s.get(Campaign, f.campaign_id)
+                item["label"] = f"{campaign.name} {_phase_label(f.subject_id)}截止"
+                orgs = [campaign.org_id, *s.scalars(select(Case.branch_id).where(Case.campaign_id == campaign.id,
+                                                                              Case.closed_at.is_(None)).distinct())]
+            for org_id in {o for o in orgs if o}:
+                by_org[org_id].append({**item, "org_id": org_id})
+        by_person: Items = defaultdict(list)
+        for pid, org_id in s.execute(select(PersonRole.person_id, PersonRole.org_id)
+                                     .where(PersonRole.org_id.in_(list(by_org) or [""]))):
+            by_person[pid] += [i for i in by_org[org_id] if i not in by_person[pid]]
+        messages, already = _fan_out(desk, s, kind="ahead", prefix=f"ahead:{today.isoformat()}", template="ahead",
+                                     by_org=by_org, by_person=by_person, settings=settings,
+                                     now=now) if by_org else ([], 0)
+    counts = _send(desk, messages, already, now)
+    counts.extra["items"] = sum(len(v) for v in by_org.values())
+    return counts.as_dict()
+
+
+def _phase_label(phase: str | None) -> str:
+    try:
+        return CampaignPhase(phase).label
+    except ValueError:
+        return phase or ""
+
+
+def daily(desk: Desk, *, now: dt.datetime, settings: Settings | None = None) -> dict[str, Any]:
+    """The notification day: reminders and escalations, what comes due ahead, and the digest; each gated by the
+    working hours and keyed by the day, so calling it hourly sends each once."""
+    settings = settings or Settings.from_env()
+    return {"reminders": remind_and_escalate(desk, now=now, settings=settings),
+            "ahead": announce_ahead(desk, now=now, settings=settings),
+            "digests": send_digests(desk, now=now, settings=settings),
+            "queue": flush(desk, now=as_utc(now)).as_dict()}
+
+
+def send_test(desk: Desk, target: Target, *, owner: str, masked: str, now: dt.datetime,
+              settings: Settings | None = None) -> dict[str, Any]:
+    """A test message through one channel, now (the queue's retries apply like any other message)."""
+    settings = settings or Settings.from_env()
+    now = as_utc(now)
+    subject, title, body = compose("test", [{}], profile_of(target.scheme), owner=owner, masked=masked, now=now,
+                                   link=settings.inbox_link())
+    message = Outgoing(key=f"test:{target.key}:{now.isoformat()}", kind="test", target=target,
+                       title=title or subject, body=body, org_id=target.org_id)
+    return _send(desk, [message], 0, now).as_dict()
+
+
+__all__ = ["announce_ahead", "announce_step", "daily", "facts", "remind_and_escalate", "remind_late",
+           "send_digests", "send_test", "waits_on"]

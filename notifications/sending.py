@@ -1,165 +1,91 @@
-"""Idempotent sending: claim a row in `notifications` under its UNIQUE dedupe key and commit, send outside any
-transaction, then record the outcome.
+"""Sending the queue: every message is a row of `notifications` (queued by dispatch.py through the Desk), tried here
+outside any store transaction.
 
-A key already sent, or held by a sender still within its lease, is never sent again. A failed key may be claimed
-again by a later call, up to MAX_TRIES attempts in all. A key skipped because the person had no channel is sent when
-the person has one by the time of a later call. A claim whose sender died mid-send (status `sending` older than
-LEASE) may be taken over: delivery is at least once in that one case, exactly once otherwise."""
+For each row whose time has come: the channel's rate limit is checked against the attempts of the last minute (a
+WeCom group bot takes 20 a minute: the 21st waits for the oldest to age out, it is not dropped); the row is claimed
+(status `sending`, committed before the send), sent through Apprise, and its outcome recorded. A failure is retried
+after BACKOFF (1, 5, 15, 60 minutes) up to MAX_TRIES attempts in all, then left `failed_final` and listed by
+`lostcontact notifications`. A claim whose sender died mid-send (`sending` for longer than LEASE) is taken again,
+whatever became of its step meanwhile: the dedupe key still allows one row, so delivery is at least once in that
+one case, exactly once otherwise."""
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from models.store import Notification
-
-from .channels import channel_of, deliver
+from .channels import deliver, profile_of
+from .ports import Desk
 
 log = logging.getLogger("lostcontact.notifications")
 
 MAX_TRIES = 5
 LEASE = dt.timedelta(minutes=15)
-
-SENDING, SENT, FAILED, SKIPPED = "sending", "sent", "failed", "skipped_no_channel"
-KINDS = ("step_opened", "reminder", "escalation", "digest")
-
-
-class StoreLike(Protocol):
-    """What we need of casework.db.Store (notifications/ imports only models/)."""
-
-    def reading(self) -> Session: ...
-
-    def writing(self) -> Session: ...
-
-
-@dataclass(frozen=True)
-class Message:
-    key: str
-    kind: str
-    person_id: str
-    title: str
-    body: str
-    urls: tuple[str, ...]
-    org_id: str | None = None
-    case_id: str | None = None
-    step_id: str | None = None
+BACKOFF = (dt.timedelta(minutes=1), dt.timedelta(minutes=5), dt.timedelta(minutes=15), dt.timedelta(hours=1))
+RATE_WINDOW = dt.timedelta(minutes=1)
 
 
 @dataclass
 class Counts:
+    queued: int = 0
     sent: int = 0
     failed: int = 0
     skipped: int = 0
     already: int = 0
+    waiting: int = 0  # held back by a channel's rate limit, still queued
     extra: dict[str, Any] = field(default_factory=dict)
 
     def add(self, other: Counts) -> None:
-        self.sent += other.sent
-        self.failed += other.failed
-        self.skipped += other.skipped
-        self.already += other.already
+        for name in ("queued", "sent", "failed", "skipped", "already", "waiting"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sent": self.sent, "failed": self.failed, "skipped": self.skipped, "already": self.already,
-                **self.extra}
+        return {"queued": self.queued, "sent": self.sent, "failed": self.failed, "skipped": self.skipped,
+                "already": self.already, "waiting": self.waiting, **self.extra}
 
 
-def send_all(store: StoreLike, messages: Iterable[Message], *, now: dt.datetime) -> Counts:
-    """Send each message at most once per dedupe key. No store transaction is open while Apprise sends."""
-    messages = list(messages)
+def retry_at(tries: int, now: dt.datetime) -> dt.datetime | None:
+    """When a message that failed its `tries`-th attempt is tried again; None when it has had its last."""
+    if tries >= MAX_TRIES:
+        return None
+    return now + BACKOFF[min(tries, len(BACKOFF)) - 1]
+
+
+def flush(desk: Desk, *, now: dt.datetime, ids: list[int] | None = None, limit: int = 1000) -> Counts:
+    """Send what is due (only the rows `ids`, when given). Bounded: at most `limit` rows per call."""
     counts = Counts()
-    known = _known(store, [m.key for m in messages])
-    for m in messages:
-        state = known.get(m.key)
-        if state is not None and not _may_claim(state, bool(m.urls), now):
+    held: dict[int, dt.datetime] = {}  # channel -> until when it is full, so a full channel costs one query a call
+    for row in desk.due(now=now, lease=LEASE, ids=ids, limit=limit):
+        profile = profile_of(row.scheme)
+        if row.channel_id in held:
+            desk.defer(row.id, held[row.channel_id])
+            counts.waiting += 1
+            continue
+        if profile.per_minute:
+            used, oldest = desk.window(row.channel_id, since=now - RATE_WINDOW)
+            if used >= profile.per_minute:
+                held[row.channel_id] = (oldest or now) + RATE_WINDOW
+                desk.defer(row.id, held[row.channel_id])
+                counts.waiting += 1
+                continue
+        tries = desk.claim(row, now=now, lease=LEASE, max_tries=MAX_TRIES)
+        if tries is None:
             counts.already += 1
             continue
-        claimed = _claim(store, m, now)
-        if claimed is None:
-            counts.already += 1
-        elif claimed == "skipped":
-            log.info("notification %s skipped: person %s has no channel", m.key, m.person_id)
-            counts.skipped += 1
+        url = desk.channel_url(row.channel_id)
+        if url is None:
+            result_ok, error = False, "channel removed or inactive"
         else:
-            row_id, tries = claimed
-            result = deliver(list(m.urls), m.title, m.body)  # outside any transaction
-            _record(store, row_id, result.ok, result.error, now)
-            if result.ok:
-                counts.sent += 1
-                log.info("notification %s sent to %s via %s", m.key, m.person_id, channel_of(m.urls))
-            else:
-                counts.failed += 1
-                log.warning("notification %s to %s failed (try %d of %d): %s", m.key, m.person_id, tries,
-                            MAX_TRIES, result.error)
+            result = deliver(url, row.title, row.body)  # outside any transaction
+            result_ok, error = result.ok, result.error
+        again = None if result_ok else retry_at(tries, now)
+        desk.record(row.id, ok=result_ok, error=error, now=now, retry_at=again)
+        if result_ok:
+            counts.sent += 1
+            log.info("notification %s sent via %s", row.key, row.scheme)
+        else:
+            counts.failed += 1
+            log.warning("notification %s via %s failed (try %d of %d)%s", row.key, row.scheme, tries, MAX_TRIES,
+                        "" if again else ", given up")
     return counts
-
-
-def _known(store: StoreLike, keys: list[str]) -> dict[str, tuple[str, int, dt.datetime | None]]:
-    """The keys that already have a row, read without taking a write lock."""
-    found: dict[str, tuple[str, int, dt.datetime | None]] = {}
-    with store.reading() as s:
-        for i in range(0, len(keys), 500):
-            for key, status, tries, at in s.execute(
-                    select(Notification.dedupe_key, Notification.status, Notification.tries,
-                           Notification.attempted_at).where(Notification.dedupe_key.in_(keys[i:i + 500]))):
-                found[key] = (status, tries, at)
-    return found
-
-
-def _may_claim(state: tuple[str, int, dt.datetime | None], has_channel: bool, now: dt.datetime) -> bool:
-    status, tries, at = state
-    if not has_channel:
-        return False
-    return ((status == FAILED and tries < MAX_TRIES) or status == SKIPPED
-            or (status == SENDING and at is not None and at < now - LEASE))
-
-
-def _claim(store: StoreLike, m: Message, now: dt.datetime):
-    """Insert the row and commit (a new key), or take over a retryable one. Returns (row id, tries), "skipped"
-    when the person has no channel (the row records that), or None when the key is someone else's."""
-    status = SENDING if m.urls else SKIPPED
-    row = Notification(dedupe_key=m.key, person_id=m.person_id, org_id=m.org_id, case_id=m.case_id,
-                       step_id=m.step_id, kind=m.kind, channel=channel_of(m.urls), title=m.title[:1000],
-                       status=status, tries=1 if m.urls else 0, created_at=now,
-                       attempted_at=now if m.urls else None)
-    try:
-        with store.writing() as s:
-            s.add(row)
-            s.commit()
-            return (row.id, 1) if m.urls else "skipped"
-    except IntegrityError:
-        pass
-    if not m.urls:
-        return None
-    with store.writing() as s:
-        existing = s.scalar(select(Notification.id).where(Notification.dedupe_key == m.key))
-        if existing is None:
-            raise RuntimeError(f"notification {m.key} could not be claimed and has no row")
-        taken = s.execute(
-            update(Notification)
-            .where(Notification.id == existing,
-                   or_(and_(Notification.status == FAILED, Notification.tries < MAX_TRIES),
-                       Notification.status == SKIPPED,
-                       and_(Notification.status == SENDING, Notification.attempted_at < now - LEASE)))
-            .values(status=SENDING, tries=Notification.tries + 1, attempted_at=now, error=None,
-                    channel=channel_of(m.urls), title=m.title[:1000])
-            .execution_options(synchronize_session=False))
-        s.commit()
-        if taken.rowcount != 1:
-            return None
-        tries = s.scalar(select(Notification.tries).where(Notification.id == existing))
-        return existing, tries
-
-
-def _record(store: StoreLike, row_id: int, ok: bool, error: str | None, now: dt.datetime) -> None:
-    with store.writing() as s:
-        s.execute(update(Notification).where(Notification.id == row_id, Notification.status == SENDING)
-                  .values(status=SENT if ok else FAILED, sent_at=now if ok else None, error=error)
-                  .execution_options(synchronize_session=False))
-        s.commit()

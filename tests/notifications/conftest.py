@@ -1,5 +1,7 @@
 """Real receivers on loopback: an SMTP server (aiosmtpd) that Apprise reaches with mailto://, and an HTTP server
-that Apprise reaches with json://. Nothing of Apprise is mocked."""
+that Apprise reaches with json:// and, for WeCom group robots, with wecombot:// (the plugin's fixed endpoint
+https://qyapi.weixin.qq.com/... pointed at loopback: its payload is Apprise's own). Channels are set through casework
+under a test key."""
 from __future__ import annotations
 
 import json
@@ -11,8 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+from apprise.plugins.wecombot import NotifyWeComBot
+from cryptography.fernet import Fernet
+from sqlalchemy import delete
 
-from models.store import Notification, Person
+from casework.deliveries import Desk, set_channel
+from models.channels_store import Channel
+from models.store import Notification
+from tests.conftest import T0
 
 
 def free_port() -> int:
@@ -61,7 +69,8 @@ class HookReceiver:
                 if receiver.on_request:
                     receiver.on_request(self.path, payload)
                 status = receiver.status
-                receiver.posts.append({"path": self.path.rstrip("/"), "json": payload, "status": status})
+                receiver.posts.append({"path": self.path.split("?")[0].rstrip("/"), "json": payload, "status": status,
+                                       "query": self.path.partition("?")[2], "at": time.monotonic()})
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -98,10 +107,36 @@ def hook():
     receiver.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def channel_key(monkeypatch):
+    """A fresh channel key for every test (never the developer's var/channel.key)."""
+    monkeypatch.setenv("LOSTCONTACT_CHANNEL_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("LOSTCONTACT_BASE_URL", "http://127.0.0.1:8000")
+
+
+@pytest.fixture
+def wecom(hook, monkeypatch):
+    """WeCom group robots answered by the loopback receiver (path /wecom/send, the key in the query)."""
+    monkeypatch.setattr(NotifyWeComBot, "notify_url", f"http://127.0.0.1:{hook.port}/wecom/send?key={{key}}")
+    return hook
+
+
 def set_urls(store, person_id: str, *urls: str) -> None:
+    """The person's own channels become exactly these."""
     with store.writing() as s:
-        s.get(Person, person_id).notify_urls = "\n".join(urls) if urls else None
+        s.execute(delete(Channel).where(Channel.person_id == person_id))
         s.commit()
+    for url in urls:
+        set_channel(store, actor_id=None, now=T0, person_id=person_id, url=url)
+
+
+def set_group(store, org_id: str, *urls: str) -> None:
+    for url in urls:
+        set_channel(store, actor_id=None, now=T0, org_id=org_id, url=url, label="工作群")
+
+
+def desk(store) -> Desk:
+    return Desk(store)
 
 
 def rows(store, **where) -> list[Notification]:

@@ -1,0 +1,55 @@
+"""The notification flows: the working day's messages (reminders at their cadence, escalations once per margin,
+follow-ups and phase deadlines ahead, the digest) at the digest time, and the queue drained every minute (rate
+limits, retries with backoff, claims left by a dead sender). Deployed with cron schedules in Asia/Shanghai
+(flows/deployments.py, deploy/prefect.yaml); the case runner executes their runs in-process."""
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from casework.db import shared_store
+from models.timing import utcnow
+
+QUIET = dict(cache_policy=NO_CACHE, persist_result=False)
+DIGEST_CRON = "30 8 * * *"  # LOSTCONTACT_DIGEST_TIME's default; the functions gate on the configured time too
+FLUSH_CRON = "* * * * *"
+
+
+def _moment(now: str | None) -> dt.datetime:
+    return dt.datetime.fromisoformat(now) if now else utcnow()
+
+
+def desk():
+    from casework.deliveries import Desk, migrate_person_urls
+
+    store = shared_store()
+    migrate_person_urls(store, now=utcnow())  # older stores' clear notify_urls, once
+    return Desk(store)
+
+
+@task(name="notify-day", retries=1, retry_delay_seconds=30, **QUIET)
+def notify_day(now: str | None) -> dict:
+    from notifications.dispatch import daily
+
+    return daily(desk(), now=_moment(now))
+
+
+@task(name="notify-queue", **QUIET)
+def notify_queue(now: str | None) -> dict:
+    from notifications.sending import flush
+
+    return flush(desk(), now=_moment(now)).as_dict()
+
+
+@flow(name="notify-daily", persist_result=True, log_prints=False)
+def notify_daily(now: str | None = None) -> dict:
+    """Reminders, escalations, follow-ups ahead and the digest (send_digests), each once per local day."""
+    return notify_day(now)
+
+
+@flow(name="notify-queue", persist_result=True, log_prints=False)
+def notify_flush(now: str | None = None) -> dict:
+    """Messages waiting for a channel's rate limit, failures due for a retry, claims of a dead sender."""
+    return notify_queue(now)
