@@ -138,18 +138,32 @@ def action(name: str) -> Callable:
                     if work.advanced:
                         outbox_signal.signal(session)
                     return result
-            except IntegrityError:
-                # Two identical submissions raced: the loser answers with the winner's result.
+            except (IntegrityError, Refusal) as exc:
+                # Two submissions of one request raced. The loser fails on the request's key, on a row the winner
+                # changed (a stale version), or on the rules (the step the winner closed); the winner committed
+                # first, so its answer is on record: the loser replays it.
                 if request_id:
                     replay = _replay(store, request_id, name, print_)
                     if replay is not None:
                         return replay
-                raise
+                if isinstance(exc, Refusal):
+                    raise
+                # Concurrent duplicates without a request id (one campaign id, one roster): a clear refusal. The
+                # driver's message quotes the rows (personal data): neither shown nor logged.
+                log.warning("%s: a concurrent write won (%s)", name, _constraint(exc))
+                raise Refusal("concurrent_duplicate", "另一项同时提交的相同操作已先完成（如同一编号已被使用），本次未作任何改动；"
+                              "请刷新后查看结果", "DOMAIN §5") from None
 
         run.action_name = name  # type: ignore[attr-defined]
         return run
 
     return wrap
+
+
+def _constraint(exc: IntegrityError) -> str:
+    """The violated constraint's name where the driver says it (PostgreSQL), else the error's class: never values."""
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) or type(exc.orig).__name__
 
 
 def _replay(store: Store, request_id: str, name: str, print_: str) -> dict[str, Any] | None:

@@ -6,6 +6,8 @@ import re
 
 import click
 
+from models.text import MAX_YEAR, MIN_YEAR
+
 VOTE_KEYS = ("entitled", "present", "in_favour", "against", "abstaining")
 
 
@@ -31,6 +33,8 @@ class Moment(click.ParamType):
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
             self.fail(f"“{value}”不是有效的时间（应为YYYY-MM-DD或YYYY-MM-DDTHH:MM，可带时区）", param, ctx)
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            self.fail(f"“{value}”的年份超出允许范围（{MIN_YEAR}-{MAX_YEAR}年）", param, ctx)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=local_tz())
         return moment
@@ -45,9 +49,12 @@ class Day(click.ParamType):
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value
         try:
-            return dt.date.fromisoformat(str(value).strip())
+            day = dt.date.fromisoformat(str(value).strip())
         except ValueError:
             self.fail(f"“{value}”不是有效的日期（应为YYYY-MM-DD）", param, ctx)
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            self.fail(f"“{value}”的年份超出允许范围（{MIN_YEAR}-{MAX_YEAR}年）", param, ctx)
+        return day
 
 
 class VoteType(click.ParamType):
