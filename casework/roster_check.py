@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.chronology import day_problem
 from models.codes import Gender, MemberKind, Occupation, OrgCategory, OrgKind, Situation, parse_code
 from models.idcard import InvalidId, disagreements, parse_resident_id
 from models.text import MAX_YEAR, MIN_YEAR, Field, TextProblem, clean, id_number_text
@@ -271,6 +272,10 @@ def check_row(row: dict[str, Any], *, present: set[str], branches: BranchIndex, 
         values[key] = day
         if key == "joined_on":
             _check_join(day, month_only, rid.birth_date if rid else birth, reasons, warnings)
+        elif key == "last_contact_on":  # time order (models.chronology): not before 1921-07-01 or the birth
+            problem = day_problem(LABEL[key], day, today=today, birth=rid.birth_date if rid else birth)
+            if problem:
+                reasons.append(problem)
 
     if "reported_to_branch" in present:
         flag = text("reported_to_branch").lower()
