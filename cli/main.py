@@ -51,6 +51,8 @@ COMMANDS: dict[str, str] = {
     "transfer": "cli.commands.followups:transfer",
     "runner": "cli.commands.runner:runner", "up": "cli.commands.runner:up",
     "demo": "cli.commands.demo:demo",
+    "web": "cli.commands.web:web",
+    "people": "cli.commands.people:people",
 }
 # name -> (module:attribute, the package it needs). Hooks for commands others build: add
 #   "runner": ("flows.cli:runner", "flows"), "demo": ("flows.demo:demo", "flows")
@@ -109,8 +111,20 @@ class Env:
             session.close()
 
     def act(self, fn: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
-        """Call a casework action as the acting person, at `--now`, under `--request-id`."""
-        return fn(self.store(), request_id=self.request_id, actor_id=self.actor, now=self.now, **kwargs)
+        """Call a casework action as the acting person, at `--now`, under `--request-id`; the audit trail records
+        that it came through the CLI and from which system user."""
+        return fn(self.store(), request_id=self.request_id, actor=self.cli_actor(), now=self.now, **kwargs)
+
+    def cli_actor(self):
+        import getpass
+
+        from models.actor import Actor
+
+        try:
+            os_user = getpass.getuser()
+        except (KeyError, OSError):
+            os_user = f"uid:{os.getuid()}"
+        return Actor.cli(self.actor, os_user)
 
     def close(self) -> None:
         if self._store is not None:

@@ -1,5 +1,5 @@
 """Everything on one machine, one command: a Prefect server (reused if one already answers at PREFECT_API_URL or on
-the default port), our deployments with their schedules, and the case runner, until Ctrl-C.
+the default port), our deployments with their schedules, the web app, and the case runner, until Ctrl-C.
 
 On the embedded default (SQLite case store) the Prefect server runs on SQLite too and the runner uses one thread:
 SQLite under the Prefect server fails under concurrent runs (PREFECT.md). With LOSTCONTACT_DB_URL pointing at
@@ -33,6 +33,21 @@ def start_services(*, home: Path, prefect_db: str | None, port: int = DEFAULT_PO
     return server.api_url, server
 
 
+def start_web(store, *, host: str, port: int, base_url: str | None = None):
+    """The web app in a thread of this process (uvicorn's own loop); returns the server to stop at the end."""
+    import uvicorn
+
+    from web.app import Settings, create_app
+
+    url = base_url or f"http://{host}:{port}"
+    app = create_app(store, Settings(base_url=url))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server.install_signal_handlers = lambda: None  # the runner's loop owns SIGINT/SIGTERM
+    threading.Thread(target=server.run, name="web", daemon=True).start()
+    log.info("web app at %s/", url)
+    return server
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.up", description=__doc__.splitlines()[0])
     parser.add_argument("--home", default="var/prefect", help="PREFECT_HOME of a server started here")
@@ -41,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--statistics-org", action="append", default=[], help="base committee for the quarterly table")
+    parser.add_argument("--web-port", type=int, default=8000, help="the web app's port (0: no web app)")
+    parser.add_argument("--web-host", default="127.0.0.1")
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -57,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             store.upgrade()
             apply_deployments(with_schedules=True, statistics_orgs=args.statistics_org)
             threads = args.threads or (1 if store.is_sqlite else 8)
+            web = start_web(store, host=args.web_host, port=args.web_port,
+                            base_url=os.environ.get("LOSTCONTACT_BASE_URL")) if args.web_port else None
             runner = CaseRunner(store, threads=threads, runner_id="local")
             stop = threading.Event()
             import signal
@@ -68,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 pass
             runner.close()
+            if web is not None:
+                web.should_exit = True
     finally:
         if server:
             server.stop()

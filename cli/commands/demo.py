@@ -21,9 +21,12 @@ from .common import print_roster_problems
               help="需要新启动Prefect服务时使用的端口（PREFECT_API_URL或此端口已有服务时直接使用）")
 @click.option("--keep-server", is_flag=True, help="演示结束后不停止本次启动的Prefect服务，以便在界面中查看流程运行")
 @click.option("--pdf", is_flag=True, help="同时用无头Chromium打印PDF（需要已安装chromium）")
+@click.option("--serve", is_flag=True, help="演示结束后在演示数据库上运行网页服务，直到按Ctrl-C停止")
+@click.option("--web-port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="网页服务的端口")
 @json_option()
 @pass_env
-def demo(env, directory: Path, members: int, seed: int, port: int, keep_server: bool, pdf: bool) -> None:
+def demo(env, directory: Path, members: int, seed: int, port: int, keep_server: bool, pdf: bool, serve: bool,
+         web_port: int) -> None:
     """演示：在独立的新数据库上完整演示一次集中排查。
 
     导入组织和生成的名册（含有误的行），通过campaign流程发起排查，然后按剧本逐轮办理：四个阶段查找、提出处置意见、
@@ -38,8 +41,46 @@ def demo(env, directory: Path, members: int, seed: int, port: int, keep_server: 
                       say=output.err)
     if result["statistics"]["broken"]:
         output.err("统计表平衡关系不成立：" + "；".join(result["statistics"]["broken"]))
+    result["web"] = _web_accounts(result["store"], web_port)
     output.emit(env, result, _render)
-    return 0 if result["statistics"]["relations_hold"] and not result["runs"]["other"] else 1
+    ok = result["statistics"]["relations_hold"] and not result["runs"]["other"]
+    if serve and ok:
+        from .web import serve as serve_web
+
+        from casework.db import Store
+
+        output.err(f"网页服务已启动：{result['web']['url']}/ （按Ctrl-C停止）")
+        serve_web(Store(result["web"]["db"]), host="127.0.0.1", port=web_port, base_url=result["web"]["url"])
+    return 0 if ok else 1
+
+
+DEMO_PASSWORD = "lostcontact-demo"
+
+
+def _web_accounts(store_path: str, web_port: int) -> dict:
+    """Every demo person may sign in with the demo password; the town's secretary is also the administrator."""
+    from casework.accounts import set_password_directly
+    from casework.db import Store
+    from models.timing import utcnow
+
+    from models.codes import Role
+
+    from ..demo_script import ORGANISATIONS, PEOPLE
+    from ..main import database_url
+
+    names = {o["id"]: o["name"] for o in ORGANISATIONS}
+    url = database_url(store_path)
+    store = Store(url)
+    try:
+        for p in PEOPLE:
+            set_password_directly(store, person_id=p["id"], password=DEMO_PASSWORD, now=utcnow(),
+                                  admin=p["id"] == "town_sec")
+    finally:
+        store.dispose()
+    return {"url": f"http://127.0.0.1:{web_port}", "db": url, "password": DEMO_PASSWORD,
+            "accounts": [{"login": p["id"], "name": p["name"],
+                          "role": "、".join(names[r["org"]] + Role(r["role"]).label for r in p["roles"])}
+                         for p in PEOPLE]}
 
 
 def _render(r: dict) -> None:
@@ -131,6 +172,12 @@ def _render(r: dict) -> None:
             out(f"Prefect界面：{r['prefect_ui']}/runs（本次启动的服务已停止；查看请加 --keep-server 重新运行，"
                 f"或运行 PREFECT_HOME={home} prefect server start --port {r['prefect_ui'].rsplit(':', 1)[1]}）")
     out(f"用时：{r['seconds']}秒")
+
+    w = r["web"]
+    out("")
+    out(f"九、网页：{w['url']}/ （手机或电脑浏览器打开；演示账号的密码均为 {w['password']}）")
+    output.print_table(["账号", "姓名", "职务"], [[a["login"], a["name"], a["role"]] for a in w["accounts"]])
+    out(f"启动网页服务：lostcontact web --db {w['db']}（或 bash scripts/demo --serve，演示后直接启动）")
 
 
 _FOLLOWUP = {"two_year_review": "满两年复查", "correction_end": "限期改正期满", "phase_deadline": "阶段截止",

@@ -80,11 +80,13 @@ def runner(ctx: click.Context, threads: int | None, runner_id: str | None, apply
 @click.option("--threads", type=click.IntRange(1, 64), default=None,
               help="执行器线程数（SQLite案件库默认1，PostgreSQL默认8）")
 @click.option("--statistics-org", multiple=True, metavar="ORG", help="按季度生成统计表的基层党委（可重复）")
+@click.option("--web-port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="网页服务的端口（0：不启动网页服务）")
 @db_option()
 @click.pass_context
 def up(ctx: click.Context, port: int, prefect_db: str | None, home: str, threads: int | None,
-       statistics_org: tuple[str, ...]) -> int:
-    """一条命令运行全部服务：Prefect服务、部署和案件流程执行器。
+       statistics_org: tuple[str, ...], web_port: int) -> int:
+    """一条命令运行全部服务：Prefect服务、部署、网页服务和案件流程执行器。
 
     Prefect服务已在PREFECT_API_URL或--port应答时直接使用，否则在本机启动一个；注册带定时计划的部署；
     运行案件流程执行器，直到按Ctrl-C停止（同时停止本次启动的Prefect服务）。"""
@@ -92,7 +94,7 @@ def up(ctx: click.Context, port: int, prefect_db: str | None, home: str, threads
 
     _log_level()
     _store_url(ctx)
-    argv = ["--port", str(port), "--home", home]
+    argv = ["--port", str(port), "--home", home, "--web-port", str(web_port)]
     if prefect_db:
         argv += ["--prefect-db", prefect_db]
     if threads:
