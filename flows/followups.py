@@ -80,9 +80,10 @@ def export_statistics(org_id: str, now: str | None) -> dict:
     out = Path(os.environ.get("LOSTCONTACT_REPORTS_DIR", "var/reports")) / org_id / moment.date().isoformat()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        from reports import statistics_xlsx
+        from reports.export import statistics_filing
 
-        statistics_xlsx(table["table"], out / "statistics.xlsx", org_name=org_id, period_label=moment.date().isoformat())
+        with shared_store().reading() as s:  # the organisation's name and its secretary head the paper
+            statistics_filing(s, org_id, out / "statistics.xlsx", as_of=moment, table=table["table"])
     except ImportError:
         pass
     return {"org_id": org_id, "table": table["table"], "dir": str(out)}

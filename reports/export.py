@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from casework.queries import statistics
 from models.timing import utcnow
 
-from .fmt import cn_date, safe_filename
+from .fmt import as_date, cn_date, period_text, quarter_period, safe_filename
 from .html import (render_dossier_html, render_ledger_html, render_roster_html, render_statistics_html,
                    render_unreachable_html)
-from .sources import campaign_info, cases_under, org_name
+from .sources import campaign_info, cases_under, org_name, org_secretary
 from .statistics_form import checked
 from .xlsx import ledger_xlsx, roster_xlsx, statistics_xlsx, unreachable_xlsx
 
@@ -39,7 +39,9 @@ def export_forms(session: Session, org_id: str, out_dir: str | os.PathLike, *, c
     (HTML and XLSX; PDF too when `pdf`). `table` is a hand-entered statistics table; without it the table is
     computed from the store. An inconsistent table is refused before anything is written. Returns the paths by
     paper: dossiers, roster, unreachable, ledger, statistics. `now` (default the real time) is when the papers stand:
-    the lost-contact time of a case still searching ends there."""
+    the lost-contact time of a case still searching ends there. The statistics table's 统计时间 is the campaign's
+    period, from its start date to that day (or “截至…” without a campaign); its 负责领导 is the organisation's
+    secretary unless `leader` names someone."""
     now = now or utcnow()
     if table is None:
         table = statistics(session, org_id, campaign_id=campaign_id)["table"]
@@ -49,7 +51,8 @@ def export_forms(session: Session, org_id: str, out_dir: str | os.PathLike, *, c
     info = campaign_info(session, campaign_id)
     name = org_name(session, org_id)
     if period_label is None:
-        period_label = info.name if info else f"截至{cn_date(now)}"
+        period_label = period_text(info.start_date, now) if info else f"截至{cn_date(now)}"
+    leader = leader or org_secretary(session, org_id)
     written: dict[str, list[str]] = {"dossiers": [], "roster": [], "unreachable": [], "ledger": [], "statistics": []}
     htmls: list[tuple[str, Path]] = []
 
@@ -78,3 +81,14 @@ def export_forms(session: Session, org_id: str, out_dir: str | os.PathLike, *, c
             for key, path in htmls:
                 written[key].append(printer.print(path.read_text(encoding="utf-8"), path.with_suffix(".pdf")))
     return written
+
+
+def statistics_filing(session: Session, org_id: str, path: str | os.PathLike, *, as_of: dt.datetime,
+                      table: dict[str, Any] | None = None) -> str:
+    """The periodic (quarterly) 统计表 of a base committee as XLSX, as of a moment: 填报单位 the organisation's name,
+    负责领导 its secretary, 统计时间 the quarter and the day it stands at, 填报日期 that day. `table` is the
+    computed table when the caller has it already."""
+    if table is None:
+        table = statistics(session, org_id, as_of=as_of)["table"]
+    return statistics_xlsx(table, path, org_name=org_name(session, org_id), period_label=quarter_period(as_of),
+                           leader=org_secretary(session, org_id), filled_on=as_date(as_of))

@@ -16,6 +16,11 @@ DISPOSITION_STATUS = {
 }
 
 
+def as_date(value) -> dt.date | None:
+    """A date, datetime (its local date in Asia/Shanghai) or ISO text as a date; None for nothing."""
+    return _as_date(value)
+
+
 def _as_date(value) -> dt.date | None:
     if value is None or value == "":
         return None
@@ -58,6 +63,24 @@ def local_minute(value) -> str:
     """The 时间 of a search attempt: “2026.03.07 09:00” (Asia/Shanghai)."""
     moment = _as_local(value)
     return f"{moment:%Y.%m.%d %H:%M}" if moment else ""
+
+
+QUARTERS = "一二三四"
+
+
+def period_text(start, end) -> str:
+    """The 统计时间 of a table counted over a period: “2026.03.07—2026.04.20” (one day when they coincide)."""
+    first, last = _as_date(start), _as_date(end)
+    if first is None or last is None or last <= first:
+        return full_date(first or last)
+    return f"{first:%Y.%m.%d}—{last:%Y.%m.%d}"
+
+
+def quarter_period(as_of) -> str:
+    """The 统计时间 of the quarterly table: the quarter and the day it stands at, “2026年第一季度（截至2026.03.25）”
+    (the table counts every case as it stood that day)."""
+    d = _as_date(as_of)
+    return f"{d.year}年第{QUARTERS[(d.month - 1) // 3]}季度（截至{d:%Y.%m.%d}）"
 
 
 def circled(number) -> str:

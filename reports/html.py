@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from models.statistics import LETTERS
 
-from .fmt import cn_date
+from .fmt import cn_date, text_width
 from .statistics_form import NOTES, TITLE, checked, header_rows
 from .views import ListPaper, dossier_view, ledger_paper, roster_paper, unreachable_paper
 
@@ -32,6 +32,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["css_string"] = css_string
+    env.filters["width"] = text_width
     return env
 
 
@@ -41,9 +42,14 @@ def render_dossier_html(session: Session, case_id: str, *, now: dt.datetime | No
     return environment().get_template("dossier.html.j2").render(d=dossier_view(session, case_id, now=now))
 
 
+# A cell of a one-line column longer than this (half-width cells) wraps after all: one odd value must not squeeze
+# every other column of the landscape page.
+NOWRAP_CAP = 30
+
+
 def render_list_html(paper: ListPaper) -> str:
     return environment().get_template("list.html.j2").render(
-        p=paper, total_width=sum(c.width for c in paper.columns))
+        p=paper, total_width=sum(c.width for c in paper.columns), nowrap_cap=NOWRAP_CAP)
 
 
 def render_roster_html(session: Session, org_id: str, campaign_id: str | None = None) -> str:

@@ -54,6 +54,13 @@ class PdfPrinter:
             raise
         return self
 
+    @property
+    def browser(self):
+        """The running browser (playwright's `Browser`), for callers that lay out or measure pages themselves."""
+        if self._browser is None:
+            raise RuntimeError("PdfPrinter must be used as a context manager")
+        return self._browser
+
     def print(self, html: str, path: str | os.PathLike) -> str:
         if self._browser is None:
             raise RuntimeError("PdfPrinter must be used as a context manager")

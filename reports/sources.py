@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.orgs import descendants
-from models.codes import OrgKind
-from models.store import Campaign, Case, Member, Organisation
+from models.codes import OrgKind, Role
+from models.store import Campaign, Case, DispositionRow, Member, Organisation, Person, PersonRole
 
 
 def org_name(session: Session, org_id: str | None) -> str:
@@ -18,6 +18,33 @@ def org_name(session: Session, org_id: str | None) -> str:
         return ""
     org = session.get(Organisation, org_id)
     return org.name if org else org_id
+
+
+def org_secretary(session: Session, org_id: str | None) -> str:
+    """The name of the organisation's secretary (书记), who signs the statistics table as 负责领导; "" when it has
+    none on record. Several secretaries on record: the first by person id, so the paper is stable."""
+    if not org_id:
+        return ""
+    name = session.scalar(select(Person.name).join(PersonRole, PersonRole.person_id == Person.id)
+                          .where(PersonRole.org_id == org_id, PersonRole.role == Role.SECRETARY)
+                          .order_by(Person.id).limit(1))
+    return name or ""
+
+
+def shown_dispositions(session: Session, case_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """(the disposition's Chinese label, its status) each case's row of a list shows: the one in progress, else the
+    latest, as the ledger shows it. One query for all the cases."""
+    if not case_ids:
+        return {}
+    latest: dict[str, DispositionRow] = {}
+    current: dict[str, DispositionRow] = {}
+    for row, current_id in session.execute(
+            select(DispositionRow, Case.disposition_id).join(Case, Case.id == DispositionRow.case_id)
+            .where(DispositionRow.case_id.in_(case_ids)).order_by(DispositionRow.case_id, DispositionRow.seq)):
+        latest[row.case_id] = row  # in order of seq, so the last one stays
+        if row.id == current_id:
+            current[row.case_id] = row
+    return {cid: (row.code.label, row.status) for cid, row in {**latest, **current}.items()}
 
 
 @dataclass(frozen=True)

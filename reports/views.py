@@ -4,6 +4,7 @@ Templates only lay out what these functions return, so the same rows feed the HT
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +15,9 @@ from models.catalogue import FORM_BOXES
 from models.codes import Occupation, OrgCategory, Situation
 from models.timing import utcnow
 
-from .fmt import (DISPOSITION_STATUS, cn_date, code_label, full_date, local_minute, year_month)
-from .sources import campaign_info, org_name, unit_of
+from .fmt import (DISPOSITION_STATUS, as_date, cn_date, code_label, full_date, local_minute, text_width,
+                  year_month)
+from .sources import campaign_info, org_name, shown_dispositions, unit_of
 
 # The seal printed at the foot of each box of 附件4, as the form prints it.
 BOX_SEALS: dict[str, str | None] = {
@@ -48,6 +50,26 @@ BOX_LABEL_LINES: dict[str, tuple[str, ...]] = {
     "upper_approval": ("上一级党委组织", "部门对劝退、", "除名处置的", "审批意见"),
     "remarks": ("备　注",),
 }
+
+
+_WITNESS_BREAKS = re.compile(r"(\s+|[、，,；;])")
+NAME_WIDTH = 12  # half-width cells: a part this short is a name (six Chinese characters) and never breaks
+
+
+def witness_parts(text: str) -> list[tuple[str, bool]]:
+    """A witness line as (part, keep on one line): it may wrap between parts (“东山村党支部组织委员 李秀兰” after the
+    title, “李四、王五” after the 、), never inside a name."""
+    parts: list[tuple[str, bool]] = []
+    for piece in _WITNESS_BREAKS.split(text or ""):
+        if not piece:
+            continue
+        if piece.isspace():
+            parts.append((" ", False))
+        elif _WITNESS_BREAKS.fullmatch(piece) and parts:
+            parts[-1] = (parts[-1][0] + piece, parts[-1][1])  # the 、 stays with the name before it
+        else:
+            parts.append((piece, text_width(piece) <= NAME_WIDTH))
+    return parts
 
 
 @dataclass
@@ -105,6 +127,7 @@ def dossier_view(session: Session, case_id: str, *, now: dt.datetime | None = No
         "process": f"{a['stage_label']}（{a['method']}）：{a['description']}",
         "outcome": a["outcome_label"],
         "witness": a["witness"],
+        "witness_parts": witness_parts(a["witness"]),
         "remark": a["remark"] or "",
         "recorded_by": a["recorded_by"],
     } for a in d["attempts"]]
@@ -160,6 +183,12 @@ class ListColumn:
     heading: str
     width: float  # relative width on paper (mm on landscape A4), also the XLSX width hint
     align: str = "center"
+    nowrap: bool = False  # dates, phones, file numbers: one line on paper, the other columns give way
+    number_format: str | None = None  # the workbook's format of the typed value (a date) in `ListPaper.values`
+
+
+DAY_FORMAT = "yyyy.mm.dd"  # 出生日期 of the ledger, as the paper prints it
+MONTH_FORMAT = "yyyy.mm"  # 出生年月, 入党时间: the real date underneath, so the column sorts and filters as dates
 
 
 @dataclass
@@ -174,6 +203,8 @@ class ListPaper:
     rows: list[dict[str, str]]
     notes: list[str]
     footer: list[str]
+    values: list[dict[str, Any]] = field(default_factory=list)  # per row: typed workbook values (dates) by key
+    autofilter: bool = False  # the workbook's heading row gets filter buttons
 
 
 def _code_cell(display: str | None) -> str:
@@ -193,11 +224,11 @@ CODE_NOTES = [
 ]
 
 _REGISTER_COLUMNS = [
-    ListColumn("seq", "序号", 9),
+    ListColumn("seq", "序号", 9, nowrap=True),
     ListColumn("name", "姓名", 18),
-    ListColumn("gender", "性别", 9),
-    ListColumn("birth", "出生年月", 17),
-    ListColumn("joined", "入党时间", 17),
+    ListColumn("gender", "性别", 9, nowrap=True),
+    ListColumn("birth", "出生年月", 17, nowrap=True, number_format=MONTH_FORMAT),
+    ListColumn("joined", "入党时间", 17, nowrap=True, number_format=MONTH_FORMAT),
     ListColumn("branch", "组织关系所在党组织", 34, "left"),
     ListColumn("org_category", "党组织类别", 20),
     ListColumn("occupation", "职业", 38),
@@ -222,6 +253,18 @@ def _register_row(n: int, row: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _dates(row: dict[str, Any]) -> dict[str, Any]:
+    """The workbook's typed birth and joining dates (the paper prints them as text)."""
+    return {"birth": as_date(row.get("birth_date")), "joined": as_date(row.get("joined_on"))}
+
+
+def _disposition_text(label: str | None, status: str | None) -> str:
+    """“劝退，劝而不退除名（已办结）”: which disposition and where it stands."""
+    if not label:
+        return ""
+    return f"{label}（{DISPOSITION_STATUS[status]}）" if status in DISPOSITION_STATUS else label
+
+
 def _heading(session: Session, org_id: str, campaign_id: str | None) -> tuple[str, str]:
     info = campaign_info(session, campaign_id)
     return org_name(session, org_id), info.name if info else ""
@@ -229,27 +272,32 @@ def _heading(session: Session, org_id: str, campaign_id: str | None) -> tuple[st
 
 def roster_paper(session: Session, org_id: str, campaign_id: str | None = None) -> ListPaper:
     """失联党员名册 [002]: every lost-contact member, with the codes of the 填表要求."""
-    rows = []
+    rows, values = [], []
     for n, row in enumerate(ledger(session, org_id, campaign_id), 1):
         r = _register_row(n, row)
         r["remarks"] = _remarks(row, row.get("kind") if row.get("kind") == "预备党员" else "")
         rows.append(r)
+        values.append(_dates(row))
     org, campaign = _heading(session, org_id, campaign_id)
     return ListPaper("roster", "失联党员名册", org, campaign,
                      [*_REGISTER_COLUMNS, ListColumn("remarks", "备注", 38, "left")], rows,
                      ["本表由党支部填写，逐级报县（市、区）委组织部。",
                       "失联党员是指党员组织关系排查工作结束时，与党组织失去联系6个月以上的党员。", *CODE_NOTES],
-                     ["填表人：", "联系电话：", "审核人：", "填报日期："])
+                     ["填表人：", "联系电话：", "审核人：", "填报日期："], values)
 
 
 def unreachable_paper(session: Session, org_id: str, campaign_id: str | None = None) -> ListPaper:
     """经查找仍然无法取得联系党员登记表 [002]."""
-    rows = []
-    for n, row in enumerate(unreachable_register(session, org_id, campaign_id), 1):
+    rows, values = [], []
+    found = unreachable_register(session, org_id, campaign_id)
+    shown = shown_dispositions(session, [row["case_id"] for row in found])
+    for n, row in enumerate(found, 1):
         r = _register_row(n, row)
-        r["state"] = row.get("state_label") or ""
+        # 处置情况 names the disposition (停止党籍…), not only the case's state (已办结 says nothing of which).
+        r["state"] = _disposition_text(*shown[row["case_id"]]) if row["case_id"] in shown else "尚未提出处置意见"
         r["remarks"] = _remarks(row, row.get("kind") if row.get("kind") == "预备党员" else "")
         rows.append(r)
+        values.append(_dates(row))
     org, campaign = _heading(session, org_id, campaign_id)
     return ListPaper("unreachable", "经查找仍然无法取得联系党员登记表", org, campaign,
                      [*_REGISTER_COLUMNS, ListColumn("state", "处置情况", 26), ListColumn("remarks", "备注", 30, "left")],
@@ -257,7 +305,7 @@ def unreachable_paper(session: Session, org_id: str, campaign_id: str | None = N
                      ["本表由各党（工）委在协调有关部门再次深入查找的基础上填写，报县委组织部。",
                       "尚未取得联系的党员是指党员组织关系排查工作结束时，与党组织失去联系6个月以上，经多方努力确实无法取得联系的党员。",
                       *CODE_NOTES],
-                     ["填表人：", "联系电话：", "审核人：", "填报日期："])
+                     ["填表人：", "联系电话：", "审核人：", "填报日期："], values)
 
 
 def _search_status(row: dict[str, Any]) -> str:
@@ -270,12 +318,10 @@ def _search_status(row: dict[str, Any]) -> str:
 
 def ledger_paper(session: Session, org_id: str, campaign_id: str | None = None) -> ListPaper:
     """失联党员工作台账 [000 §6], kept dynamically: the member's data and where search and disposition stand."""
-    rows = []
+    rows, values = [], []
     for n, row in enumerate(ledger(session, org_id, campaign_id), 1):
-        disposition = ""
-        if row.get("disposition"):
-            disposition = (f"{row['disposition']}（{DISPOSITION_STATUS.get(row.get('disposition_status'), '')}）"
-                           .replace("（）", ""))
+        disposition = _disposition_text(row.get("disposition"), row.get("disposition_status"))
+        values.append(_dates(row))
         rows.append({
             "seq": str(n), "name": row["name"], "gender": row["gender"], "birth": full_date(row["birth_date"]),
             "joined": full_date(row["joined_on"]), "position": row.get("position") or "",
@@ -285,20 +331,20 @@ def ledger_paper(session: Session, org_id: str, campaign_id: str | None = None) 
         })
     org, campaign = _heading(session, org_id, campaign_id)
     columns = [
-        ListColumn("seq", "序号", 9),
+        ListColumn("seq", "序号", 9, nowrap=True),
         ListColumn("name", "姓名", 17),
-        ListColumn("gender", "性别", 9),
-        ListColumn("birth", "出生日期", 20),
-        ListColumn("joined", "加入党组织日期", 20),
+        ListColumn("gender", "性别", 9, nowrap=True),
+        ListColumn("birth", "出生日期", 20, nowrap=True, number_format=DAY_FORMAT),
+        ListColumn("joined", "加入党组织日期", 20, nowrap=True, number_format=DAY_FORMAT),
         ListColumn("position", "工作岗位", 26, "left"),
-        ListColumn("phone", "联系电话", 25),
+        ListColumn("phone", "联系电话", 25, nowrap=True),
         ListColumn("branch", "所在党支部", 26, "left"),
-        ListColumn("lost_contact_time", "与党组织失去联系时间", 19),
+        ListColumn("lost_contact_time", "与党组织失去联系时间", 19, nowrap=True),
         ListColumn("search", "查找情况", 26),
         ListColumn("disposition", "组织处置情况", 38, "left"),
         ListColumn("state", "目前状态", 30, "left"),
-        ListColumn("case_id", "档案编号", 22),
+        ListColumn("case_id", "档案编号", 24, nowrap=True),
     ]
     return ListPaper("ledger", "失联党员工作台账", org, campaign, columns, rows,
                      ["本台账实行动态管理，随查找和处置进展及时更新；与统计表一并经分管领导审签后报送。"],
-                     ["填表人：", "联系电话：", "分管领导（签字）：", "填报日期："])
+                     ["填表人：", "联系电话：", "分管领导（签字）：", "填报日期："], values, autofilter=True)

@@ -1,6 +1,7 @@
 """export_forms: every paper of an organisation into one folder (what `lostcontact export forms` calls)."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from tests.reports.test_statistics import GOOD
 def test_export_writes_every_paper(orgs, papers, tmp_path):
     out = tmp_path / "out"
     with orgs.reading() as s:
-        paths = export_forms(s, "TOWN", out, campaign_id=papers["campaign"], leader="赵书记", filled_by="钱干事")
+        paths = export_forms(s, "TOWN", out, campaign_id=papers["campaign"], leader="赵书记", filled_by="钱干事",
+                             now=APRIL_20)
     assert set(paths) == {"dossiers", "roster", "unreachable", "ledger", "statistics"}
     dossiers = [Path(p) for p in paths["dossiers"]]
     assert len(dossiers) == 4  # one person, one file
@@ -29,8 +31,26 @@ def test_export_writes_every_paper(orgs, papers, tmp_path):
         assert all(Path(p).exists() and Path(p).stat().st_size > 0 for p in paths[key])
     stats = parse(Path(paths["statistics"][0]).read_text(encoding="utf-8"))
     assert stats.find(data_cell="A").text == "4"
-    assert stats.field("period") == "2026年党员组织关系集中排查"  # the campaign's name
+    # 统计时间 is the period (the campaign's start date to the day the papers stand), not the campaign's name.
+    assert stats.field("period") == "2026.03.07—2026.04.20"
     assert load_workbook(paths["ledger"][1]).active.max_row >= 3 + 4
+
+
+APRIL_20 = dt.datetime(2026, 4, 20, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Asia/Shanghai
+
+
+def test_statistics_period_and_leader_come_from_the_store(orgs, papers, tmp_path):
+    """Without a leader named, the organisation's secretary signs as 负责领导; without a campaign the table stands
+    at a day."""
+    with orgs.reading() as s:
+        paths = export_forms(s, "TOWN", tmp_path / "c", campaign_id=papers["campaign"], now=APRIL_20)
+        whole = export_forms(s, "TOWN", tmp_path / "w", now=APRIL_20)
+    stats = parse(Path(paths["statistics"][0]).read_text(encoding="utf-8"))
+    assert stats.field("leader") == "赵书记" and stats.field("org") == "某镇党委"
+    assert stats.field("period") == "2026.03.07—2026.04.20"
+    ws = load_workbook(paths["statistics"][1]).active
+    assert ws["A8"].value == "2026.03.07—2026.04.20" and ws["A3"].value == "负责领导（签字）：赵书记"
+    assert parse(Path(whole["statistics"][0]).read_text(encoding="utf-8")).field("period") == "截至2026年4月20日"
 
 
 def test_export_with_a_hand_table(orgs, papers, tmp_path):
