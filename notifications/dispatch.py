@@ -36,6 +36,7 @@ from .sending import Counts, flush
 from .settings import Settings
 
 Items = dict[str, list[dict[str, Any]]]
+ONE_CASE_FORMS = ("step_opened", "reminder", "escalation")
 
 
 def waits_on(session: Session, step: Step) -> list[Person]:
@@ -91,7 +92,9 @@ def _fan_out(desk: Desk, s: Session, *, kind: str, prefix: str, template: str, b
         if key[:200] in known:
             continue
         single = len(items) == 1 and items[0].get("case_id")
-        link = settings.case_link(items[0]["case_id"]) if single else settings.inbox_link()
+        # One case: its page (the templates with a one-case form); a list: the inbox, where the whole list is.
+        link = settings.case_link(items[0]["case_id"]) if single and template in ONE_CASE_FORMS \
+            else settings.inbox_link()
         subject, title, body = compose(template, items, profile_of(t.scheme), link=link, whom=whom, now=now,
                                        org_name=whom, **context)
         out.append(Outgoing(key=key, kind=kind, target=t, title=title or subject, body=body,

@@ -77,7 +77,8 @@ def flush(desk: Desk, *, now: dt.datetime, ids: list[int] | None = None, limit: 
         if url is None:
             result_ok, error = False, "channel removed or inactive"
         else:
-            result = deliver(url, row.title, row.body)  # outside any transaction
+            # A robot shows no title: the composer put it into the body already (the row keeps it for lists).
+            result = deliver(url, row.title if profile.title_shown else "", row.body)  # outside any transaction
             result_ok, error = result.ok, result.error
         again = None if result_ok else retry_at(tries, now)
         desk.record(row.id, ok=result_ok, error=error, now=now, retry_at=again)
