@@ -49,12 +49,16 @@ def member_id_of(session: Session, text: str) -> str:
     if session.get(Member, text) is not None:
         return text
     try:  # NFKC and the 18-character form: full-width digits or a legacy 15-digit number find the same member
-        id18 = parse_resident_id(id_number_text(text)).to_18()
-    except (InvalidId, TextProblem):
+        digits = id_number_text(text)
+    except TextProblem:
+        digits = ""
+    try:
+        id18 = parse_resident_id(digits).to_18() if len(digits) in (15, 18) else None
+    except InvalidId:
         id18 = None
     found = session.scalar(select(Member.id).where(Member.id_hash == lookup_hash(id18))) if id18 else None
-    if found is None:
-        raise NotFound("党员", mask_id_number(text) if id18 else text)  # an ID number is never echoed whole
+    if found is None:  # an ID number is never echoed whole
+        raise NotFound("党员", mask_id_number(text) if len(digits) in (15, 18) else text)
     return found
 
 

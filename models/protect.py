@@ -102,7 +102,7 @@ def _dev_key() -> str:
         if text:
             break
         threading.Event().wait(0.05)
-    log.warning("no data key configured (%s or %s): using the development key at %s", KEY_ENV, KEY_FILE_ENV, path)
+    log.info("no data key configured (%s or %s): using the development key at %s", KEY_ENV, KEY_FILE_ENV, path)
     return _read_key_file(path)
 
 
