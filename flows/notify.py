@@ -21,26 +21,18 @@ def _moment(now: str | None) -> dt.datetime:
     return dt.datetime.fromisoformat(now) if now else utcnow()
 
 
-def desk():
-    from casework.deliveries import Desk, migrate_person_urls
-
-    store = shared_store()
-    migrate_person_urls(store, now=utcnow())  # older stores' clear notify_urls, once
-    return Desk(store)
-
-
 @task(name="notify-day", retries=1, retry_delay_seconds=30, **QUIET)
 def notify_day(now: str | None) -> dict:
-    from notifications.dispatch import daily
+    from tasks.notify_tasks import notify_day as day
 
-    return daily(desk(), now=_moment(now))
+    return day(shared_store(), now=_moment(now))
 
 
 @task(name="notify-queue", **QUIET)
 def notify_queue(now: str | None) -> dict:
-    from notifications.sending import flush
+    from tasks.notify_tasks import drain_queue
 
-    return flush(desk(), now=_moment(now)).as_dict()
+    return drain_queue(shared_store(), now=_moment(now))
 
 
 @flow(name="notify-daily", persist_result=True, log_prints=False)

@@ -37,10 +37,9 @@ def step_side_effects(case_id: str, step_id: str | None) -> dict:
     store fired or cancelled the follow-up. One task per segment: each task run costs server CPU."""
     out = {}
     if step_id:
-        from casework.deliveries import Desk
-        from notifications.dispatch import announce_step
+        from .notify_tasks import announce
 
-        out["notified"] = announce_step(Desk(shared_store()), step_id, now=utcnow())
+        out["notified"] = announce(shared_store(), step_id, now=utcnow())
     with shared_store().reading() as s:
         rows = runs.followups_to_sync(s, case_id=case_id)
     out["follow_ups"] = sync_followup_runs(rows)
