@@ -12,6 +12,7 @@ from models.catalogue import Column, Contact, Disposition
 from models.chronology import check_letter, check_receipt
 from models.codes import Body, CaseState, FollowUpKind, FollowUpStatus, StepKind, StepStatus
 from models.errors import NotFound, Refusal
+from models.membership import MemberStatus
 from models.statistics import pocket_counted_from
 from models.store import Case, DispositionRow, FollowUp, Member, Step, TransferLetter
 from models.text import checked_arguments
@@ -102,7 +103,8 @@ def _transfer_receipt(work: Work, f: FollowUp) -> tuple[str, str | None]:
         return "回执已收到", None
     member = work.session.get(Member, letter.member_id)
     skip = why_not_open(member, open_case_of(work.session, member.id))
-    if skip is not None:
+    # Another letter's receipt (transferred) does not answer for this one: only an open case, death or removal do.
+    if skip is not None and skip.code in ("open_case", MemberStatus.DEAD.value, MemberStatus.OUT.value):
         return f"逾期未收到回执；{skip.reason}", None
     from .orgs import org_chain
 
