@@ -72,8 +72,9 @@ def person_roles(session: Session, actor: Actor) -> dict[str, set[Role]]:
 
 
 def fingerprint(action: str, payload: dict[str, Any]) -> str:
+    # surrogatepass: a lone surrogate (any bytes a client sent) must reach the entrance's refusal, not fail here
     return hashlib.sha256(json.dumps([action, _jsonable(payload)], sort_keys=True, ensure_ascii=False)
-                          .encode()).hexdigest()
+                          .encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _jsonable(value: Any) -> Any:
