@@ -225,7 +225,7 @@ CODE_NOTES = [
 
 _REGISTER_COLUMNS = [
     ListColumn("seq", "序号", 9, nowrap=True),
-    ListColumn("name", "姓名", 18),
+    ListColumn("name", "姓名", 18, nowrap=True),
     ListColumn("gender", "性别", 9, nowrap=True),
     ListColumn("birth", "出生年月", 17, nowrap=True, number_format=MONTH_FORMAT),
     ListColumn("joined", "入党时间", 17, nowrap=True, number_format=MONTH_FORMAT),
@@ -332,7 +332,7 @@ def ledger_paper(session: Session, org_id: str, campaign_id: str | None = None) 
     org, campaign = _heading(session, org_id, campaign_id)
     columns = [
         ListColumn("seq", "序号", 9, nowrap=True),
-        ListColumn("name", "姓名", 17),
+        ListColumn("name", "姓名", 17, nowrap=True),
         ListColumn("gender", "性别", 9, nowrap=True),
         ListColumn("birth", "出生日期", 20, nowrap=True, number_format=DAY_FORMAT),
         ListColumn("joined", "加入党组织日期", 20, nowrap=True, number_format=DAY_FORMAT),

@@ -92,7 +92,7 @@ def test_ledger_fits_landscape_a4_at_100_percent(orgs, printer, tmp_path):
             ids = page.query_selector_all("td[data-field=case_id]")
             assert len(ids) == 4 and all(c.text_content().startswith(LONG_CAMPAIGN) for c in ids)
             assert [c.evaluate(LINES_OF, None) for c in ids] == [1, 1, 1, 1]  # 档案编号 on one line
-            for key in ("birth", "joined", "phone"):
+            for key in ("name", "birth", "joined", "phone"):
                 cells = page.query_selector_all(f"td[data-field={key}]")
                 assert all(c.evaluate(LINES_OF, None) <= 1 for c in cells), key
         page.close()
