@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from models.actor import Actor
 from models.codes import Body, OrgKind
 from models.errors import NotFound, Refusal
 from models.protect import lookup_hash, member_id_for
@@ -36,8 +37,8 @@ from models.timing import is_lost_contact, local_date, lost_contact_cutoff
 
 from .orgs import actor_roles, descendants, org_names
 from .roster_check import BranchIndex, CheckedRow, OrgInfo, check_row, check_rows, parse_date
-from .roster_read import (COLUMNS, LABEL, REQUIRED_KEYS, ParsedRoster, cell_text, check_columns, decode_text,
-                          header_key, parse_roster)
+from .roster_read import (COLUMNS, LABEL, MAX_FILE_BYTES, REQUIRED_KEYS, ParsedRoster, cell_text, check_columns,
+                          decode_text, header_key, parse_roster)
 from .uow import Work, action
 
 __all__ = ["COLUMNS", "LABEL", "BranchIndex", "CheckedRow", "OrgInfo", "ParsedRoster", "cell_text", "check_columns",
@@ -190,12 +191,13 @@ def _report(filename: str, base_committee_id: str, checked: list[CheckedRow],
 
 def import_roster_bytes(store, data: bytes, filename: str, *, base_committee_id: str, actor_id: str | None = None,
                         accept_valid_rows: bool = False, request_id: str | None = None, now=None,
-                        progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                        progress: Callable[[int, int], None] | None = None,
+                        actor: Actor | None = None) -> dict[str, Any]:
     """Parse an uploaded roster and import it (the web upload's front)."""
     parsed = parse_roster(data, filename)
     token = _progress.set(progress)
     try:
-        return import_roster(store, request_id=request_id, actor_id=actor_id, now=now,
+        return import_roster(store, request_id=request_id, actor_id=actor_id, actor=actor, now=now,
                              base_committee_id=base_committee_id, rows_source=parsed.source(),
                              accept_valid_rows=accept_valid_rows)
     finally:
@@ -204,13 +206,17 @@ def import_roster_bytes(store, data: bytes, filename: str, *, base_committee_id:
 
 def import_roster_file(store, path, *, base_committee_id: str, actor_id: str | None = None,
                        accept_valid_rows: bool = False, request_id: str | None = None, now=None,
-                       progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Read a roster file (CSV or XLSX) and import it; see `import_roster`. `progress(done, total)` is called as
-    rows are settled, for a progress bar."""
+                       progress: Callable[[int, int], None] | None = None,
+                       actor: Actor | None = None) -> dict[str, Any]:
+    """Read a roster file (CSV or a spreadsheet) and import it; see `import_roster`. `progress(done, total)` is called
+    as rows are settled, for a progress bar. A file over the size limit is refused before it is read."""
     path = Path(path)
+    if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+        raise Refusal("roster_too_large", f"{shown(path.name, 120)}过大（{path.stat().st_size // 1024 // 1024} MB，最多"
+                      f"{MAX_FILE_BYTES // 1024 // 1024} MB），请分批导入", RULE, file=shown(path.name, 120))
     return import_roster_bytes(store, path.read_bytes(), path.name, base_committee_id=base_committee_id,
                                actor_id=actor_id, accept_valid_rows=accept_valid_rows, request_id=request_id,
-                               now=now, progress=progress)
+                               now=now, progress=progress, actor=actor)
 
 
 # ---------------------------------------------------------------- who is lost-contact
