@@ -158,3 +158,29 @@ def test_keys_come_from_the_environment_and_old_keys_still_decrypt(monkeypatch):
     finally:
         monkeypatch.undo()
         protect.reset_keys()
+
+
+def test_a_key_rotation_reencrypts_everything_and_the_old_key_retires(orgs, monkeypatch):
+    from casework.rekey import rekey
+
+    old, new = protect.generate_secret(), protect.generate_secret()
+    row = person("周九", 联系电话="13800002222")
+    try:
+        monkeypatch.setenv(protect.KEY_ENV, old)
+        protect.reset_keys()
+        import_roster_bytes(orgs, _csv([row]), "名册.csv", base_committee_id="TOWN", actor_id="town_staff", now=T0)
+        monkeypatch.setenv(protect.KEY_ENV, new)
+        monkeypatch.setenv(protect.OLD_KEYS_ENV, old)
+        protect.reset_keys()
+        assert rekey(orgs)["members"] == 1
+        monkeypatch.delenv(protect.OLD_KEYS_ENV)
+        protect.reset_keys()  # the old key is gone: everything still reads and is found
+        with orgs.reading() as s:
+            member = s.scalars(select(Member)).one()
+            assert (member.id_number, member.phone) == (row["身份证号"], "13800002222")
+            assert member_id_of(s, row["身份证号"]) == member.id
+            assert s.get(Person, "sec1").phone is None
+        assert row["身份证号"] not in _raw_dump(orgs)
+    finally:
+        monkeypatch.undo()
+        protect.reset_keys()
