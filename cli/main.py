@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "transfer": "cli.commands.followups:transfer",
     "runner": "cli.commands.runner:runner", "up": "cli.commands.runner:up",
     "demo": "cli.commands.demo:demo",
+    "sweep": "cli.commands.maintenance:sweep",
     "channels": "cli.commands.channels:channels", "notifications": "cli.commands.channels:notifications",
     "web": "cli.commands.web:web",
     "people": "cli.commands.people:people",

@@ -62,3 +62,21 @@ def _run_states(run_ids: list[str]) -> dict[str, tuple[str, str | None, dt.datet
                                     state.state_details.pause_key if state else None,
                                     state.timestamp if state else None)
     return out
+
+
+def sweep_by_hand(store: Store, *, now: dt.datetime, with_prefect: bool = True) -> dict:
+    """What the daily deployment does, run by a person (`lostcontact sweep`), e.g. after the Prefect database was
+    wiped or while the scheduler is down: fire the follow-ups that came due, give the follow-ups that have no
+    Prefect run their run, and replay every case whose run is behind the store. Without a Prefect server
+    (`with_prefect=False`) only the follow-ups fire; the rest needs the server."""
+    from casework.followups import fire_due
+    from tasks.case_tasks import sync_followup_runs
+
+    fired = fire_due(store, now)
+    out: dict = {"now": now.isoformat(), "fired": fired, "scheduled": None, "repaired": None}
+    if with_prefect:
+        with store.reading() as s:
+            out["scheduled"] = sync_followup_runs(runs.followups_to_sync(s, unscheduled_only=True))
+        out["repaired"] = repair_sweep(store, now=now)
+    return out
+

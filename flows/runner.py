@@ -37,6 +37,7 @@ from tasks import prefect_api
 from . import engine
 from .case import case_flow
 from .followups import daily_sweep, followup_flow, statistics_flow
+from .repair import repair_sweep
 
 log = logging.getLogger("lostcontact.runner")
 
@@ -75,6 +76,7 @@ class CaseRunner:
         released = runs.release_own(self.store, self.runner_id)
         if released:
             log.info("released %d outbox rows this runner held when it stopped", released)
+        self.repair_at_start()
         waker = outbox_signal.listener(self.store)  # PostgreSQL wakes us at a decision's commit; SQLite is polled
         if waker:
             waker.listen()  # before the first look at the outbox: a decision committed in between still wakes us
@@ -83,6 +85,21 @@ class CaseRunner:
         finally:
             if waker:
                 waker.close()
+
+    def repair_at_start(self) -> dict | None:
+        """Replay every case whose run is behind the store before serving: a runner (re)started after an outage or a
+        wiped Prefect database puts the runs back in step at once, not at the next daily sweep (which may never come
+        when the scheduler is down). A failure here is logged; the runner serves anyway."""
+        try:
+            with engine.in_process_settings(self.api_url):
+                report = repair_sweep(self.store, now=utcnow())
+        except Exception:
+            log.exception("repair at start failed; the daily sweep or `lostcontact sweep` will try again")
+            return None
+        if report["requeued"]:
+            log.info("repair at start: %d of %d case runs were behind the store (%d lost with the server)",
+                     report["requeued"], report["checked"], report["lost_runs"])
+        return report
 
     def _serve(self, stop: threading.Event, waker) -> None:
         last_scheduled = 0.0
