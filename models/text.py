@@ -105,8 +105,8 @@ def _bad_characters(text: str, multiline: bool) -> str | None:
             return f"控制字符（U+{ord(ch):04X}）"
         if category == "Cs":
             return "无效的Unicode字符（代理项）"
-        if category == "Co" or category == "Cn":
-            return f"未定义或私用的Unicode字符（U+{ord(ch):04X}）"
+        # Private-use and not-yet-assigned code points stay: rare characters of names (生僻字) live there in
+        # legacy GBK exports and in CJK extensions newer than this Python's Unicode tables.
         if ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
             return f"文字方向控制字符（U+{ord(ch):04X}）"
     return None
@@ -150,7 +150,7 @@ def shown(value: Any, limit: int = 40) -> str:
     out = []
     for ch in text[:limit]:
         category = unicodedata.category(ch)
-        out.append(f"U+{ord(ch):04X}" if category in ("Cc", "Cs", "Co", "Cn", "Cf", "Zl", "Zp") else ch)
+        out.append(f"U+{ord(ch):04X}" if category in ("Cc", "Cs", "Cf", "Zl", "Zp") else ch)
     return "".join(out) + ("…" if cut else "")
 
 

@@ -251,3 +251,8 @@ def test_years_one_and_9999_are_usage_errors(tmp_path, args):
     assert result.code in (2, 3), result
     assert "Traceback" not in result.err
     assert "年份超出允许范围" in result.err, result
+
+
+def test_rare_name_characters_in_private_use_or_new_extensions_are_kept():
+    assert clean("张\ue000", "name") == "张\ue000"  # a 生僻字 mapped into the private-use area by a legacy system
+    assert clean("李\U00031350", "name") == "李\U00031350"  # CJK Extension H (Unicode 15)
