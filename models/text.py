@@ -204,14 +204,47 @@ def check_iso_date_text(value: Any, label: str) -> None:
         return
 
 
+# Numbers and flags an action takes, with their bounds: a web or API client may send anything.
+INT_ARGUMENTS = {"correction_months": ("限期改正期限", 0, 1000), "validity_days": ("介绍信有效期", 0, 100_000),
+                 "expected_version": ("版本号", 0, 10**9)}
+BOOL_ARGUMENTS = {"concludes_stage": "是否结束本阶段", "member_signed": "本人是否签字", "changed": "是否有转变",
+                  "accept_valid_rows": "是否只导入无误的行"}
+VOTE_KEYS = {"entitled": "应到", "present": "实到", "in_favour": "赞成", "against": "反对", "abstaining": "弃权"}
+
+
+def _check_number(value: Any, label: str, low: int, high: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise TextProblem(f"{label}应为{low}至{high}之间的整数")
+
+
+def _check_vote(value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict) or not set(value) <= set(VOTE_KEYS):
+        raise TextProblem("表决情况应包括应到、实到、赞成、反对、弃权人数")
+    for key, number in value.items():
+        _check_number(number, f"表决{VOTE_KEYS[key]}人数", 0, 100_000)
+
+
 def clean_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
-    """An action's keyword arguments with every known text argument cleaned. Raises Refusal naming the field."""
+    """An action's keyword arguments with every known text argument cleaned and every number, flag and vote checked
+    for its type and bounds. Raises Refusal naming the field."""
     out = dict(arguments)
     try:
         for key, value in arguments.items():
-            if key in FIELDS and (isinstance(value, str) or value is None):
-                if value is not None:
-                    out[key] = clean(value, key)
+            if key in INT_ARGUMENTS:
+                _check_number(value, *INT_ARGUMENTS[key])
+            elif key in BOOL_ARGUMENTS:
+                if not isinstance(value, bool):
+                    raise TextProblem(f"{BOOL_ARGUMENTS[key]}应为是或否")
+            elif key == "vote":
+                _check_vote(value)
+            elif key in FIELDS and not isinstance(value, str) and value is not None:
+                raise TextProblem(f"{FIELDS[key].label}应为文字")
+            elif key in FIELDS and isinstance(value, str):
+                out[key] = clean(value, key)
             elif key in DATE_ARGUMENTS:
                 check_iso_date_text(value, DATE_ARGUMENTS[key])
             elif key == "phases" and isinstance(value, dict):

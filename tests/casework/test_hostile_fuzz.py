@@ -173,3 +173,50 @@ def test_any_campaign_start_is_a_campaign_or_a_refusal(orgs, campaign_id, name, 
         assert refusal.message
         with orgs.reading() as s:
             assert s.scalar(select(func.count()).select_from(Campaign)) == before
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats() | action_text,
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(action_text, inner, max_size=3),
+                           max_leaves=6)
+
+
+@given(which=st.sampled_from(["decide", "propose", "referral", "material", "letter", "receipt", "judge"]),
+       values=st.dictionaries(st.sampled_from(["verdict", "opinion", "member_signed", "signature_note", "guide", "vote",
+                                               "expected_version", "grounds", "conduct", "lost_reasons",
+                                               "correction_months", "summary", "target", "kind", "reference",
+                                               "validity_days", "issued_on", "received_on", "receiving_org",
+                                               "changed", "disposition"]), json_values, max_size=5))
+def test_any_json_given_to_the_other_actions_is_an_answer_or_a_refusal(orgs, which, values):
+    from casework.dispositions import (decide_step, file_material, judge_correction, propose_disposition,
+                                       record_referral)
+    from casework.followups import issue_transfer_letter, record_receipt
+
+    with orgs.reading() as s:
+        case_id = s.scalar(select(Case.id).limit(1))
+        member_id = s.scalar(select(Member.id).limit(1))
+    if case_id is None:
+        member_id = add_member(orgs, name="乙")
+        start(orgs)
+        case_id = case_of(orgs, member_id)
+    calls = {
+        "decide": (decide_step, {"step_id": f"{case_id}-001", "verdict": "approve", "opinion": "同意"},
+                   {"verdict", "opinion", "member_signed", "signature_note", "guide", "vote", "expected_version"}),
+        "propose": (propose_disposition, {"case_id": case_id, "disposition": "normal_management", "grounds": "g"},
+                    {"disposition", "grounds", "conduct", "lost_reasons", "correction_months", "expected_version"}),
+        "referral": (record_referral, {"case_id": case_id, "target": "police", "summary": "s"}, {"target", "summary"}),
+        "material": (file_material, {"case_id": case_id, "kind": "k", "reference": "r"}, {"kind", "reference"}),
+        "letter": (issue_transfer_letter, {"letter_id": "L1", "member_id": member_id, "receiving_org": "某党委",
+                                           "issued_on": "2026-03-01", "validity_days": 30},
+                   {"receiving_org", "issued_on", "validity_days"}),
+        "receipt": (record_receipt, {"letter_id": "L1", "received_on": "2026-03-05"}, {"received_on"}),
+        "judge": (judge_correction, {"step_id": f"{case_id}-001", "changed": True, "opinion": "o"},
+                  {"changed", "opinion", "expected_version"}),
+    }
+    fn, kwargs, allowed = calls[which]
+    kwargs.update({k: v for k, v in values.items() if k in allowed})
+    before = _state(orgs)
+    try:
+        fn(orgs, actor_id="sec1", now=T0, **kwargs)
+    except Refusal as refusal:
+        assert refusal.message
+        assert _state(orgs) == before
