@@ -13,8 +13,8 @@ from models.catalogue import Column, Procedure, procedure
 from models.codes import Body, CaseState, Stage, StepKind, StepStatus
 from models.errors import ConcurrentEdit, NotFound, Refusal
 from models.rules import CaseFacts, OrgChain, check_actor
-from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, DispositionRow, Member, Step
-from models.timing import step_due
+from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, DispositionRow, Member, Person, Step
+from models.timing import LOCAL_TZ, step_due
 
 from .orgs import org_chain, org_names
 from .uow import Work
@@ -35,13 +35,18 @@ def load_open_step(work: Work, step_id: str, expected_version: int | None = None
     case_id = work.session.scalar(select(Step.case_id).where(Step.id == step_id))
     if case_id is None:
         raise NotFound("待办事项", step_id)
-    case = load_case(work, case_id, expected_version)
+    # The step's own state first: "decided by X at T" tells a stale form more than "changed by someone".
+    case = load_case(work, case_id)
+    stale = expected_version is not None and case.version != expected_version  # before a flush moves it
     step = work.session.get(Step, step_id)
     if step.status is not StepStatus.OPEN:
-        who = step.decided_by or "系统"
-        when = step.closed_at.isoformat(timespec="minutes") if step.closed_at else ""
+        person = work.session.get(Person, step.decided_by) if step.decided_by else None
+        who = person.name if person else "系统"
+        when = step.closed_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if step.closed_at else ""
         raise Refusal("step_closed", f"“{step.title}”已于{when}由{who}办理（{step.status.label}），不能重复办理",
                       "DOMAIN §5", step_id=step_id, status=step.status.value)
+    if stale:
+        raise ConcurrentEdit()
     return case, step
 
 
