@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -32,13 +33,17 @@ PLAIN_LEFT = Alignment(horizontal="left", vertical="center", wrap_text=False)
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 PAGE_NUMBERS = "第 &P 页 / 共 &N 页"
 CN_DATE_FORMAT = 'yyyy"年"m"月"d"日"'
+SUBSTITUTE = "\ufffd"  # shown where a control character (BEL, ESC …) was: a workbook cannot hold one
 
 
 def put(ws: Worksheet, row: int, column: int, value: Any):
     """Write a cell. A text is always a string cell, never a formula (openpyxl would store “=…” as one), and a text
     that a spreadsheet would evaluate when typed (“=”, “+”, “-”, “@”, tab, CR first) also gets the quote prefix
     (Excel's leading ', shown as text and kept as text when the cell is edited). The value itself is unchanged, so
-    a phone “+86 139…” or “-” still reads as written."""
+    a phone “+86 139…” or “-” still reads as written. Control characters that XML cannot carry (older records, from
+    before the entrance refused them) become “\ufffd” instead of failing the whole export."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(SUBSTITUTE, value)
     cell = ws.cell(row=row, column=column, value=value)
     if isinstance(value, str):
         cell.data_type = "s"

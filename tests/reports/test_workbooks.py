@@ -106,6 +106,18 @@ def test_formula_like_text_stays_text(orgs, tmp_path):
     assert stats["A8"].value == "=1+2" and stats["A8"].data_type == "s"
 
 
+def test_control_characters_do_not_break_the_export(orgs, tmp_path):
+    """A record from before the entrance refused control characters still exports: the character is shown as �."""
+    add_full_member(orgs, name="赵\x07六", position="司机\x1b[31m", remarks="第一行\n第二行")
+    new_campaign(orgs)
+    with orgs.reading() as s:
+        path = roster_xlsx(s, "TOWN", None, tmp_path / "roster.xlsx")
+        ledger = sheet(ledger_xlsx(s, "TOWN", None, tmp_path / "ledger.xlsx"))
+    texts = {c.value for row in sheet(path).iter_rows() for c in row if isinstance(c.value, str)}
+    assert "赵\ufffd六" in texts and "第一行\n第二行" in texts
+    assert "司机\ufffd[31m" in {c.value for row in ledger.iter_rows() for c in row}
+
+
 def test_quarterly_flow_names_the_organisation_and_its_secretary(orgs, papers, tmp_path, monkeypatch):
     """The quarterly statistics flow's workbook: 填报单位 the organisation's name (not its id), 负责领导 its secretary,
     统计时间 the quarter and the day, 填报日期 a date."""
