@@ -10,6 +10,7 @@ from .html import (render_dossier_html, render_ledger_html, render_roster_html, 
 from .xlsx import ledger_xlsx, roster_xlsx, statistics_xlsx, unreachable_xlsx
 
 __all__ = [
-    "export_forms", "statistics_filing", "render_dossier_html", "render_ledger_html", "render_roster_html", "render_statistics_html",
-    "render_unreachable_html", "ledger_xlsx", "roster_xlsx", "statistics_xlsx", "unreachable_xlsx",
+    "export_forms", "statistics_filing", "render_dossier_html", "render_ledger_html", "render_roster_html",
+    "render_statistics_html", "render_unreachable_html", "ledger_xlsx", "roster_xlsx", "statistics_xlsx",
+    "unreachable_xlsx",
 ]
