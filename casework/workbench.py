@@ -256,11 +256,12 @@ def burndown(spans: list[tuple[dt.datetime, dt.datetime | None]], now: dt.dateti
     opened = sorted(local_date(o) for o, _ in spans)
     closed = sorted(local_date(c) for _, c in spans if c is not None)
     points, i, j, day = [], 0, 0, first
-    while day <= last:
+    while True:
         while i < len(opened) and opened[i] <= day:
             i += 1
         while j < len(closed) and closed[j] <= day:
             j += 1
         points.append((day.isoformat(), i - j))
-        day += dt.timedelta(days=step)
-    return points
+        if day >= last:
+            return points
+        day = min(day + dt.timedelta(days=step), last)  # the last point is always today

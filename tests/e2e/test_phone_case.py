@@ -160,3 +160,30 @@ def test_a_meeting_decides_twenty_one_cases(store):
     with store.reading() as s:
         opened = s.scalars(select(Step).where(Step.case_id.in_(case_ids), Step.status == "open")).all()
     assert len(opened) == 21 and all(step.kind is StepKind.REVIEW and step.title == "基层党委审批" for step in opened)
+
+
+def test_every_page_fits_a_phone(store, tmp_path):
+    """Each page a committee uses, at 390 px: no horizontal scrolling (checked in `shot`), and a screenshot kept."""
+    cases = build_world(store)
+    case_id = cases["东村党员2"]
+    search(store, case_id, outcome="contacted", at=Stage.DIRECT)
+    propose(store, case_id, "normal_management")
+    roster = tmp_path / "名册.csv"
+    roster.write_text("姓名,性别,身份证号\n张三,男,123\n", encoding="utf-8")
+    with serving(store) as base, chromium() as browser:
+        boss = Person(browser, base, "town_sec", "pages")
+        boss.sign_in()
+        for path, name in (("/cases", "cases"), (f"/cases/{case_id}", "case"), ("/meeting", "meeting"),
+                           ("/campaigns", "campaigns"), ("/campaigns/C2026", "dashboard"), ("/stats", "stats"),
+                           ("/roster", "roster"), ("/admin", "admin"), ("/cases/NO-SUCH", "not-found")):
+            boss.page.goto(base + path)
+            boss.shot(name)
+        boss.page.goto(f"{base}/campaigns/C2026")
+        assert boss.page.locator("svg.chart path").count() == 1
+        boss.page.goto(f"{base}/roster")
+        boss.page.set_input_files("#file", str(roster))
+        boss.page.click("button[value=check]")
+        boss.page.wait_for_load_state("load")
+        boss.shot("roster-report")
+        assert "行号" in boss.page.inner_text("main")
+        boss.close()
