@@ -13,7 +13,7 @@ from models.chronology import check_letter, check_receipt
 from models.codes import Body, CaseState, FollowUpKind, FollowUpStatus, StepKind, StepStatus
 from models.errors import NotFound, Refusal
 from models.membership import MemberStatus
-from models.statistics import pocket_counted_from
+from models.statistics import NEVER, counted_after_finding, pocket_counted_from
 from models.store import Case, DispositionRow, FollowUp, Member, Step, TransferLetter
 from models.text import checked_arguments
 from models.timing import correction_end_due, local_date, local_midnight, receipt_due, suspension_review_due
@@ -232,7 +232,8 @@ def _receipt_ends_search(work: Work, letter: TransferLetter, received: dt.date) 
     case.search_stage, case.search_ended_on = None, max(received, local_date(case.opened_at))
     case.contact, case.managed_elsewhere = Contact.CONTACTED, True
     case.state, case.closed_at = CaseState.CLOSED, work.now
-    if case.counted_from is not None and case.search_ended_on >= case.counted_from:
+    case.counted_from = counted_after_finding(case.counted_from, received)
+    if case.counted_from != NEVER:
         set_column(work, case, Column.C_OTHER)
     work.advance(case.id, "receipt_recorded", closed_step=step.id if step else None)
     return case.id

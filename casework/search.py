@@ -12,6 +12,7 @@ from models.chronology import check_moment
 from models.codes import Body, CaseState, Outcome, Stage, StepKind, StepStatus
 from models.errors import Refusal
 from models.rules import after_attempt, case_column, check_attempt
+from models.statistics import counted_after_finding
 from models.store import Attempt, Campaign, Case, Member
 from models.text import checked_arguments
 from models.timing import as_utc, local_date, local_midnight
@@ -68,6 +69,8 @@ def record_attempt(work: Work, *, case_id: str, stage: str, method: str, descrip
                 death_confirmed(work, case.member_id, case.id)
             elif nxt.contact is Contact.CONTACTED:  # contacted, or found managed by another organisation
                 contact_found(work, case.member_id, local_date(when))
+            if nxt.dead or nxt.contact is Contact.CONTACTED:  # a pocket member found early never counts in A
+                case.counted_from = counted_after_finding(case.counted_from, local_date(when))
             new = None
             if nxt.open_proposal:
                 new = open_step(work, case, kind=StepKind.PROPOSAL, body=Body.BRANCH,

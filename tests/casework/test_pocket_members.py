@@ -122,3 +122,20 @@ def test_a_pocket_member_found_within_six_months_never_counts(orgs):
     assert column_a(orgs, "2026-05-10") == 0 and column_a(orgs, "2027-05-10") == 0
     with orgs.reading() as s:
         assert s.get(Member, case(orgs).member_id).last_contact_on == dt.date(2026, 5, 5)
+
+
+def test_a_pocket_member_still_unreachable_counts_once_six_months_have_passed(orgs):
+    """The search may end (unreachable) before the six months are up: the member is still out of contact, so the
+    case counts from 2026-09-01, in O (W until a disposition)."""
+    letter(orgs)
+    fire_due(orgs, local("2026-05-01", 2))
+    for day, stage in ((5, "direct"), (6, "network"), (7, "department"), (8, "other")):
+        record_attempt(orgs, actor_id="town_staff" if stage == "department" else "sec1",
+                       now=local(f"2026-05-{day:02d}", 18), case_id="POCKET-L-1", stage=stage, method="打电话",
+                       description="未果", witness="李四", outcome="not_found",
+                       attempted_at=local(f"2026-05-{day:02d}", 15).isoformat())
+    assert case(orgs).state is CaseState.UNREACHABLE
+    assert column_a(orgs, "2026-08-31") == 0
+    with orgs.reading() as s:
+        table = statistics(s, "TOWN", as_of=local("2026-09-01", 12))["table"]
+    assert (table["A"], table["O"], table["W"]) == (1, 1, 1)
