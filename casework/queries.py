@@ -329,9 +329,8 @@ def statistics(session: Session, org_id: str, *, campaign_id: str | None = None,
     where = _scope(session, org_id, campaign_id)
     day = local_date(as_of or utcnow())
     # A pocket case counts only once its member has been out of contact six months (models.statistics.counts_on).
-    uncounted = {cid for cid, since, ended in session.execute(
-        select(Case.id, Case.counted_from, Case.search_ended_on).where(*where, Case.counted_from.is_not(None)))
-        if not counts_on(since, ended, day)}
+    uncounted = {cid for cid, since in session.execute(
+        select(Case.id, Case.counted_from).where(*where, Case.counted_from > day)) if not counts_on(since, day)}
     if as_of is None:
         columns = [col for cid, col in session.execute(select(Case.id, Case.column).where(*where))
                    if cid not in uncounted]

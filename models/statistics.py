@@ -93,26 +93,6 @@ def pocket_counted_from(last_contact: dt.date | None, letter_issued_on: dt.date)
     with its receipt is *searched* as a lost-contact member from the day after the receipt was due, but *counted* in
     the table only as what column A says, 超过六个月未与党组织联系: from the day the six-month test of DOMAIN §3 holds
     as of the table's date. The member was in contact when the letter was issued (they came for it), so the six
-    months run from the later of the last recorded contact and the letter's issue date."""
-    last = max(d for d in (last_contact, letter_issued_on) if d is not None)
-    return last + relativedelta(months=LOST_CONTACT_MONTHS)
-
-
-def counts_on(counted_from: dt.date | None, search_ended_on: dt.date | None, day: dt.date) -> bool:
-    """Whether a case counts in the table (in A and the one leaf column it stands in) as of `day`. A case without
-    `counted_from` counts from its opening (a campaign opens cases for members lost six months as of its start). A
-    pocket case counts from `counted_from`, and never when its search ended before that day (found, dead, or the
-    receipt came back): that member was never out of contact for six months."""
-    if counted_from is None:
-        return True
-    return counted_from <= day and (search_ended_on is None or search_ended_on >= counted_from)
-
-
-def pocket_counted_from(last_contact: dt.date | None, letter_issued_on: dt.date) -> dt.date:
-    """DECISION (pocket members 口袋党员, [000 §2] [001 §1] [004 §4]): a member whose transfer letter never came back
-    with its receipt is *searched* as a lost-contact member from the day after the receipt was due, but *counted* in
-    the table only as what column A says, 超过六个月未与党组织联系: from the day the six-month test of DOMAIN §3 holds
-    as of the table's date. The member was in contact when the letter was issued (they came for it), so the six
     months run from the later of the last recorded contact and the letter's issue date. Until then the case is in
     no column; from then on it stands in the column its search and disposition put it in (W while searching)."""
     last = max(d for d in (last_contact, letter_issued_on) if d is not None)
