@@ -117,7 +117,7 @@ def _transfer_receipt(work: Work, f: FollowUp) -> tuple[str, str | None]:
         cause={"opened_by": "transfer_receipt", "followup_id": f.id, "letter_id": letter.id,
                "receiving_org": letter.receiving_org, "issued_on": letter.issued_on, "receipt_due": due_day})
     f.case_id = case.id  # the follow-up's own audit event then lands in the case's trail too
-    return f"回执应于{due_day.isoformat()}前收回，逾期未收到，已按失联党员开始查找", open_step_of(work.session, case.id).id
+    return f"回执应于{due_day.isoformat()}前收回，逾期未收到回执，已按失联党员开始查找", open_step_of(work.session, case.id).id
 
 
 def _phase_deadline(work: Work, f: FollowUp) -> tuple[str, str | None]:
