@@ -30,6 +30,17 @@ def dossier_filename(case_id: str, member_name: str) -> str:
     return safe_filename(f"{case_id}_{member_name}") + ".html"
 
 
+def statistics_heading(session: Session, org_id: str, *, campaign_id: str | None = None,
+                       now: dt.datetime | None = None) -> dict[str, str]:
+    """What heads the 统计表 of an organisation (keyword arguments of `render_statistics_html` and `statistics_xlsx`):
+    填报单位 its name, 负责领导 its secretary, 统计时间 the campaign's period from its start date to the day of `now`
+    (“2026.03.07—2026.04.20”), or “截至2026年4月20日” without a campaign."""
+    now = now or utcnow()
+    info = campaign_info(session, campaign_id)
+    return {"org_name": org_name(session, org_id), "leader": org_secretary(session, org_id),
+            "period_label": period_text(info.start_date, now) if info else f"截至{cn_date(now)}"}
+
+
 def export_forms(session: Session, org_id: str, out_dir: str | os.PathLike, *, campaign_id: str | None = None,
                  table: dict[str, Any] | None = None, period_label: str | None = None, leader: str = "",
                  filled_by: str = "", phone: str = "", filled_on: Any = None,
@@ -48,11 +59,11 @@ def export_forms(session: Session, org_id: str, out_dir: str | os.PathLike, *, c
     checked(table)
     out = Path(out_dir)
     (out / DOSSIER_DIR).mkdir(parents=True, exist_ok=True)
-    info = campaign_info(session, campaign_id)
-    name = org_name(session, org_id)
+    heading = statistics_heading(session, org_id, campaign_id=campaign_id, now=now)
+    name = heading["org_name"]
     if period_label is None:
-        period_label = period_text(info.start_date, now) if info else f"截至{cn_date(now)}"
-    leader = leader or org_secretary(session, org_id)
+        period_label = heading["period_label"]
+    leader = leader or heading["leader"]
     written: dict[str, list[str]] = {"dossiers": [], "roster": [], "unreachable": [], "ledger": [], "statistics": []}
     htmls: list[tuple[str, Path]] = []
 

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from models.errors import Refusal
-from reports import export_forms
+from reports import export_forms, statistics_heading
 from tests.reports.htmlparse import parse
 from tests.reports.test_statistics import GOOD
 
@@ -51,6 +51,9 @@ def test_statistics_period_and_leader_come_from_the_store(orgs, papers, tmp_path
     ws = load_workbook(paths["statistics"][1]).active
     assert ws["A8"].value == "2026.03.07—2026.04.20" and ws["A3"].value == "负责领导（签字）：赵书记"
     assert parse(Path(whole["statistics"][0]).read_text(encoding="utf-8")).field("period") == "截至2026年4月20日"
+    with orgs.reading() as s:  # what the web's download heads the table with
+        assert statistics_heading(s, "TOWN", campaign_id=papers["campaign"], now=APRIL_20) == {
+            "org_name": "某镇党委", "leader": "赵书记", "period_label": "2026.03.07—2026.04.20"}
 
 
 def test_export_with_a_hand_table(orgs, papers, tmp_path):
