@@ -20,7 +20,7 @@ from models.errors import Refusal
 from .deps import actor_of, now_of, store_of
 
 ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
-    (401, "未认证"), (403, "防伪校验未通过"), (404, "不存在或无权查看"), (409, "规则不允许（message 写明依据）"),
+    (400, "请求内容无法解析"), (401, "未认证"), (403, "防伪校验未通过"), (404, "不存在或无权查看"), (409, "规则不允许（message 写明依据）"),
     (413, "请求过大"), (422, "输入格式不正确"))}
 router = APIRouter(prefix="/api", tags=["lostcontact"], responses=ERRORS)
 Who = Annotated[Actor, Depends(actor_of)]

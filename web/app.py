@@ -78,8 +78,10 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     async def http_error(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 303 and exc.headers and "Location" in exc.headers:
             return render.redirect(exc.headers["Location"])
-        message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in (404, 405) else \
-            {404: "页面不存在", 405: "不支持此操作"}.get(exc.status_code, "请求无法处理")
+        generic = {400: "请求内容无法解析（应为有效的JSON或表单）", 404: "页面不存在", 405: "不支持此操作"}
+        # Our own details are Chinese; the framework's are English and go no further than the log.
+        message = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else \
+            generic.get(exc.status_code, "请求无法处理")
         if _wants_json(request):
             return JSONResponse({"error": {"code": f"http_{exc.status_code}", "message": message}},
                                 status_code=exc.status_code, headers=getattr(exc, "headers", None))
