@@ -28,7 +28,11 @@ from models.text import shown
 RULE = "002"  # the roster's columns and codes are those of 《失联党员名册》 [002]
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # 100,000 members take about 20 MB of CSV
-MAX_UNZIPPED_BYTES = 512 * 1024 * 1024  # a workbook's parts, uncompressed (a zip bomb stops here)
+MAX_UNZIPPED_BYTES = 256 * 1024 * 1024  # a workbook's parts, uncompressed (a zip bomb stops here)
+# python-calamine holds a sheet as a dense grid of its used range: one cell at XFD1048576 in a 5 KB file asks for
+# 17 billion cells and aborts the process. The extent is bounded from the XML before calamine sees it.
+MAX_COLUMNS = 500
+MAX_GRID_CELLS = 10_000_000
 MAX_ROWS = 200_000
 MAX_CELL = 32_767  # Excel's own cell limit: nothing longer can be a real cell
 _CSV_FIELD_LIMIT = 131_072  # Python's csv default, stated so the message can name it
@@ -117,7 +121,9 @@ def parse_roster(data: bytes, filename: str = "roster.csv") -> ParsedRoster:
         raise Refusal("roster_too_large", f"{filename}过大（{len(data) // 1024 // 1024} MB，最多"
                       f"{MAX_FILE_BYTES // 1024 // 1024} MB），请分批导入", RULE, file=filename)
     warnings: list[dict[str, Any]] = []
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # its cell extent cannot be bounded before reading
+        raise Refusal("roster_format", f"{filename}是旧版Excel（.xls）文件，请另存为.xlsx或CSV后导入", RULE, file=filename)
+    if data[:4] == b"PK\x03\x04":
         fmt, encoding, lines = "xlsx", None, _sheet_lines(data, filename, warnings)
     else:
         text, encoding = decode_text(data, filename)
@@ -183,9 +189,8 @@ def _csv_lines(text: str, filename: str) -> Iterator[tuple[int, list[Any]]]:
 
 def _sheet_lines(data: bytes, filename: str, warnings: list[dict[str, Any]]) -> list[tuple[int, list[Any]]]:
     """The first sheet's rows as (sheet row number, cell values), through python-calamine (Rust: about five times
-    faster than the hand-written stdlib reader it replaced, and it reads .xls and .ods too)."""
-    if data[:4] == b"PK\x03\x04":
-        _check_zip(data, filename)
+    faster than the hand-written stdlib reader it replaced), once `_check_zip` has bounded what it will allocate."""
+    _check_zip(data, filename)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = book.sheet_names
@@ -209,15 +214,69 @@ def _sheet_lines(data: bytes, filename: str, warnings: list[dict[str, Any]]) -> 
 
 
 def _check_zip(data: bytes, filename: str) -> None:
+    """Refuse, before calamine reads it, a workbook that is not XLSX (XLSB, ODS: their extent cannot be bounded
+    here), that unpacks too large, or whose sheets span more than MAX_COLUMNS columns or MAX_GRID_CELLS cells."""
+    damaged = Refusal("roster_format", f"无法读取Excel文件{filename}（文件已损坏或不是.xlsx工作簿），请用Excel打开后另存为"
+                      f".xlsx或CSV再导入", RULE, file=filename)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as book:
-            total = sum(info.file_size for info in book.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        raise Refusal("roster_format", f"无法读取Excel文件{filename}（压缩结构已损坏），请用Excel打开后另存为.xlsx或CSV再导入",
-                      RULE, file=filename) from None
-    if total > MAX_UNZIPPED_BYTES:
-        raise Refusal("roster_too_large", f"{filename}解压后过大（超过{MAX_UNZIPPED_BYTES // 1024 // 1024} MB），"
-                      f"请分批导入", RULE, file=filename)
+            infos = book.infolist()
+            names = {i.filename for i in infos}
+            if "xl/workbook.xml" not in names:
+                raise damaged
+            if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+                raise Refusal("roster_too_large", f"{filename}解压后过大（超过{MAX_UNZIPPED_BYTES // 1024 // 1024} MB），"
+                              f"请分批导入", RULE, file=filename)
+            for info in infos:
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    with book.open(info) as stream:
+                        rows, columns = _sheet_extent(stream)
+                    if columns > MAX_COLUMNS or rows * max(columns, 1) > MAX_GRID_CELLS:
+                        raise Refusal("roster_too_large", f"{filename}的工作表范围过大（约{rows}行×{columns}列），"
+                                      f"请删除多余的行列或另存为CSV后导入", RULE, file=filename)
+    except Refusal:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError, EOFError,
+            RuntimeError):  # RuntimeError: an encrypted member
+        raise damaged from None
+
+
+# Reference attributes: a cell's `r="AB12"`, a row's `r="12"` (a literal first, so the scan runs at C speed; any
+# other attribute ending in r, e.g. `footer="0.3"`, can only raise the bound, never hide a cell).
+_CELL_COLUMN = re.compile(rb'r="([A-Z]{1,3})[0-9]')
+_ANY_ROW = re.compile(rb'r="[A-Z]{0,3}([0-9]{1,9})"')
+
+
+def _sheet_extent(stream) -> tuple[int, int]:
+    """An upper bound of (rows, columns) calamine will give a sheet: the furthest cell reference, plus every row and
+    cell whose position is implied (no `r` attribute). Read in chunks; C-speed scans, not an XML parse."""
+    max_row = max_col = cells = explicit = row_tags = 0
+    tail = b""
+    while True:
+        chunk = stream.read(1 << 22)
+        if not chunk:
+            break
+        text = tail + chunk
+        cut = text.rfind(b"<")  # an element split by the chunk boundary is scanned with the next chunk
+        cut = cut if cut > len(text) - 4096 else len(text)
+        body, tail = text[:cut], text[cut:]
+        letters = _CELL_COLUMN.findall(body)
+        explicit += len(letters)
+        if letters:
+            max_col = max(max_col, max(map(_column_number, set(letters))))
+        numbers = _ANY_ROW.findall(body)
+        if numbers:
+            max_row = max(max_row, max(map(int, numbers)))
+        cells += body.count(b"<c ") + body.count(b"<c>") + body.count(b":c ") + body.count(b":c>")
+        row_tags += body.count(b"<row") + body.count(b":row")
+    return max_row + row_tags, max_col + max(0, cells - explicit)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + (ch - 64)
+    return number
 
 
 def cell_text(value: Any) -> str:

@@ -205,11 +205,43 @@ def test_malformed_xlsx_cells_are_a_clear_refusal_or_a_clear_report(orgs, mangle
         assert report["imported"]
 
 
-def test_old_xls_files_are_read(orgs, tmp_path):
-    """python-calamine reads the old binary format too; openpyxl cannot write it, so only the refusal path of a
-    damaged one is checked here (test_roster), and the magic number is routed to the spreadsheet reader."""
-    err = _refused(orgs, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "名册.xls")
-    assert err.code == "roster_format"
+@pytest.mark.parametrize("far", ["XFD1048576", "ZZ300000"])
+def test_a_tiny_workbook_with_a_far_away_cell_is_refused_before_it_is_read(orgs, far):
+    """python-calamine allocates the used range densely: XFD1048576 in a 5 KB file aborted the whole process."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(list(person("甲")))
+    ws[far] = "x"
+    data = io.BytesIO()
+    book.save(data)
+    err = _refused(orgs, data.getvalue(), "名册.xlsx")
+    assert err.code == "roster_too_large" and "工作表范围过大" in err.message
+
+
+def test_a_row_of_implied_cells_counts_towards_the_extent(orgs):
+    cells = "".join("<c t=\"inlineStr\"><is><t>x</t></is></c>" for _ in range(600))
+    sheet = ('<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f"<sheetData><row>{cells}</row></sheetData></worksheet>")
+    book = openpyxl.Workbook()
+    raw = io.BytesIO()
+    book.save(raw)
+    source = zipfile.ZipFile(io.BytesIO(raw.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            body = sheet.encode() if item.filename == "xl/worksheets/sheet1.xml" else source.read(item.filename)
+            target.writestr(item, body)
+    assert _refused(orgs, out.getvalue(), "名册.xlsx").code == "roster_too_large"
+
+
+def test_old_xls_xlsb_and_ods_are_refused_clearly(orgs):
+    assert _refused(orgs, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "名册.xls").code == "roster_format"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        target.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        target.writestr("content.xml", "<x/>")
+    err = _refused(orgs, out.getvalue(), "名册.ods")
+    assert err.code == "roster_format" and "另存为.xlsx或CSV" in err.message
 
 
 # ---------------------------------------------------------------- actions' text arguments

@@ -202,8 +202,7 @@ def test_xlsx_reader_keeps_sheet_rows_and_cell_types(tmp_path):
 
 def test_old_xls_and_unreadable_files_are_refused(orgs):
     err = refused(orgs, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "名册.xls")
-    # .xls files are read now (python-calamine); a damaged one is refused in Chinese
-    assert err.code == "roster_format" and err.message.startswith("无法读取Excel文件名册.xls")
+    assert (err.code, err.message) == ("roster_format", "名册.xls是旧版Excel（.xls）文件，请另存为.xlsx或CSV后导入")
     assert refused(orgs, b"", "empty.csv").code == "roster_empty"
     assert refused(orgs, "姓名,性别,出生年月,身份证号,所在党支部,党员类别\r\n".encode(), "h.csv").code == "roster_empty"
 
