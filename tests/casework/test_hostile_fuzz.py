@@ -97,6 +97,28 @@ def test_any_spreadsheet_shaped_bytes_are_read_or_refused(data):
     _parse_and_check(data, "a.xlsx")
 
 
+@settings(max_examples=PURE_EXAMPLES // 3)
+@given(cells=st.lists(st.tuples(st.integers(1, 1_048_576), st.integers(1, 16_384), nasty_text.filter(
+    lambda t: len(t) < 1000 and all(ch in "\t\n\r" or ch >= " " for ch in t) and "\ud800" not in t)), max_size=4))
+def test_any_workbook_with_cells_anywhere_is_read_or_refused(cells):
+    """A cell far away makes python-calamine allocate a dense grid: the extent check must refuse it first (a crash
+    here would abort the test process itself)."""
+    import openpyxl
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(HEADERS)
+    for row, column, value in cells:
+        try:
+            ws.cell(row=row, column=column).value = value
+        except (IllegalCharacterError, ValueError):
+            continue
+    out = io.BytesIO()
+    book.save(out)
+    _parse_and_check(out.getvalue(), "a.xlsx")
+
+
 @settings(max_examples=PURE_EXAMPLES)
 @given(data=rosters())
 def test_any_csv_roster_is_checked_row_by_row(data):
