@@ -9,12 +9,14 @@ import re
 import pytest
 
 from casework.search import record_attempt
-from reports import render_dossier_html, render_ledger_html, render_roster_html, render_unreachable_html
+from reports import (render_dossier_html, render_ledger_html, render_roster_html, render_statistics_html,
+                     render_unreachable_html)
 from reports.pdf import PdfPrinter
 from tests.casework.drive import case_of, start
 from tests.reports.cases import (FIRST_ATTEMPT, add_full_member, drive_removal, drive_suspended, removal_member,
                                  suspended_member)
 from tests.reports.test_pdf import is_a4, pages, text
+from tests.reports.test_statistics import GOOD
 
 pytestmark = pytest.mark.browser
 
@@ -161,3 +163,16 @@ def _member(store):
     m = removal_member(store, "马长记")
     new_campaign(store)
     return m
+
+
+def test_statistics_period_fits_its_cell(printer):
+    """统计时间 as a period or a quarter: each date whole on its line, nothing past the cell's border."""
+    for period in ("2026.03.07—2026.04.20", "2026年第一季度（截至2026.03.25）"):
+        page = printed(printer, render_statistics_html(GOOD, org_name="某镇党委", period_label=period), 297 - 20)
+        m = page.evaluate(OVERFLOW)
+        assert m["overflowing"] == [] and m["page"] <= m["view"], (period, m)
+        cell = page.query_selector("td[data-field=period]")
+        assert " ".join(cell.text_content().split()) == period
+        for day in re.findall(r"\d{4}\.\d{2}\.\d{2}", period):
+            assert cell.evaluate(LINES_OF, day) == 1, (period, day)
+        page.close()
