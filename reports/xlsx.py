@@ -206,10 +206,13 @@ def statistics_xlsx(table: dict[str, Any], path: str | os.PathLike, *, org_name:
         v.font, v.alignment = Font(name=FONT, size=12), CENTER
     p = put(ws, values_row, 1, period_label)
     p.font, p.alignment = Font(name=FONT, size=9), CENTER
+    period_width = _fit_width(["统计时间", period_label], minimum=10, maximum=16)
+    # 统计时间 wraps in its column (a quarter with its day takes three lines at 9 pt): the row grows to show it all.
+    period_lines = -(-text_width(period_label) // max(1, int(period_width) - 2))
     for r, h in ((STAT_HEADER_ROW, 30), (STAT_HEADER_ROW + 1, 48), (STAT_HEADER_ROW + 2, 110), (letters_row, 18),
-                 (values_row, 28)):
+                 (values_row, max(28, 12 * period_lines + 4))):
         ws.row_dimensions[r].height = h
-    ws.column_dimensions["A"].width = _fit_width(["统计时间", period_label], minimum=10, maximum=16)
+    ws.column_dimensions["A"].width = period_width
     for k in range(2, last + 1):
         ws.column_dimensions[get_column_letter(k)].width = 7.2
     r = values_row + 2

@@ -134,6 +134,7 @@ def test_quarterly_flow_names_the_organisation_and_its_secretary(orgs, papers, t
     assert "负责领导（签字）：赵书记" in texts
     assert not any("TOWN" in t for t in texts)
     assert ws["A8"].value == "2026年第一季度（截至2026.03.25）"
+    assert ws.row_dimensions[8].height >= 40  # its three wrapped lines show whole
     (day,) = [c for row in ws.iter_rows() for c in row if getattr(c, "is_date", False)]
     assert day.value.date() == dt.date(2026, 3, 25)
     assert ws.cell(row=8, column=2).value == result["table"]["A"]
