@@ -16,6 +16,7 @@ from casework.workbench import campaigns_for
 from models.statistics import HEADINGS, LETTERS, RELATIONS, check_table
 from models.store import Campaign
 from reports import pdf
+from reports.export import statistics_heading
 from reports.html import (render_ledger_html, render_roster_html, render_statistics_html,
                           render_unreachable_html)
 from reports.xlsx import ledger_xlsx, roster_xlsx, statistics_xlsx, unreachable_xlsx
@@ -82,11 +83,11 @@ async def export(request: Request, paper: str, fmt: str, org: str = "", campaign
     title, to_html, to_xlsx, personal = PAPERS[paper]
     store, now = store_of(request), now_of(request)
     campaign_id = camp.id if camp else None
-    period = f"{camp.name}（{camp.start_date.isoformat()}起）" if camp else f"截至{render.day(now)}"
     with store.reading() as s:
         if paper == "statistics":
             table = statistics(s, organisation.id, campaign_id=campaign_id)["table"]
-            html = render_statistics_html(table, org_name=organisation.name, period_label=period, filled_on=now)
+            heading = statistics_heading(s, organisation.id, campaign_id=campaign_id, now=now)
+            html = render_statistics_html(table, **heading, filled_on=now)
         else:
             html = to_html(s, organisation.id, campaign_id)
         content: bytes
@@ -94,7 +95,7 @@ async def export(request: Request, paper: str, fmt: str, org: str = "", campaign
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "paper.xlsx"
                 if paper == "statistics":
-                    statistics_xlsx(table, path, org_name=organisation.name, period_label=period, filled_on=now)
+                    statistics_xlsx(table, path, **heading, filled_on=now)
                 else:
                     to_xlsx(s, organisation.id, campaign_id, path)
                 content = path.read_bytes()
