@@ -2,7 +2,8 @@
 
   LOSTCONTACT_BASE_URL            the web app every message links to [http://127.0.0.1:8000]
   LOSTCONTACT_DIGEST_TIME         the daily digest and the day's reminders, Asia/Shanghai time [08:30]
-  LOSTCONTACT_WORKDAY_END         no daily message is started after this local time [18:00]
+  LOSTCONTACT_DAILY_WINDOW        minutes after the digest time in which a late run still sends the day's messages
+                                  (the deployment runs at the digest time; the window only absorbs its delay) [60]
   LOSTCONTACT_DIGEST_WEEKENDS     1: digests on Saturday and Sunday too [0]
   LOSTCONTACT_REMIND_BEFORE       days before a step's last day on which it is reminded [2,0]
   LOSTCONTACT_REMIND_LATE_EVERY   while late, a reminder every this many days [3]
@@ -32,7 +33,7 @@ def _time(text: str) -> dt.time:
 class Settings:
     base_url: str = "http://127.0.0.1:8000"
     digest_time: dt.time = dt.time(8, 30)
-    workday_end: dt.time = dt.time(18, 0)
+    window_minutes: int = 60
     digest_weekends: bool = False
     remind_before: tuple[int, ...] = (0, 2)
     late_every: int = 3
@@ -50,7 +51,7 @@ class Settings:
         return cls(
             base_url=env.get("LOSTCONTACT_BASE_URL", cls.base_url).rstrip("/"),
             digest_time=_time(env.get("LOSTCONTACT_DIGEST_TIME", "08:30")),
-            workday_end=_time(env.get("LOSTCONTACT_WORKDAY_END", "18:00")),
+            window_minutes=max(1, int(env.get("LOSTCONTACT_DAILY_WINDOW", "60"))),
             digest_weekends=env.get("LOSTCONTACT_DIGEST_WEEKENDS", "0").strip() in ("1", "true", "yes"),
             remind_before=_days(env.get("LOSTCONTACT_REMIND_BEFORE", "2,0")),
             late_every=max(1, int(env.get("LOSTCONTACT_REMIND_LATE_EVERY", "3"))),
@@ -64,7 +65,9 @@ class Settings:
         return f"{self.base_url}/inbox"
 
     def in_working_hours(self, local: dt.datetime) -> bool:
-        return self.digest_time <= local.time() < self.workday_end
+        """Within the daily window that opens at the digest time (never at night, whoever calls)."""
+        opens = dt.datetime.combine(local.date(), self.digest_time, local.tzinfo)
+        return opens <= local < opens + dt.timedelta(minutes=self.window_minutes)
 
     def is_digest_day(self, day: dt.date) -> bool:
         return self.digest_weekends or day.weekday() < 5

@@ -58,6 +58,7 @@ class HookReceiver:
 
     def __init__(self) -> None:
         self.status = 200
+        self.failing: set[str] = set()  # paths (prefixes) answered 500 whatever `status` says
         self.posts: list[dict] = []  # {"path", "json", "status"}
         self.on_request = None  # called in the server thread before answering
         receiver = self
@@ -68,7 +69,7 @@ class HookReceiver:
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 if receiver.on_request:
                     receiver.on_request(self.path, payload)
-                status = receiver.status
+                status = 500 if any(self.path.startswith(p) for p in receiver.failing) else receiver.status
                 receiver.posts.append({"path": self.path.split("?")[0].rstrip("/"), "json": payload, "status": status,
                                        "query": self.path.partition("?")[2], "at": time.monotonic()})
                 self.send_response(status)
