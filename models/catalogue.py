@@ -306,7 +306,7 @@ CATALOGUES: dict[str, dict[Disposition, Procedure]] = {
 
 
 def procedure(code: Disposition | str, version: str = CURRENT_VERSION) -> Procedure:
-    return CATALOGUES[version][Disposition(code)]
+    return CATALOGUES[version][Disposition(code)]  # type: ignore[call-arg]  # look-up by value
 
 
 def procedures(version: str = CURRENT_VERSION) -> tuple[Procedure, ...]:

@@ -14,6 +14,8 @@ CIRCLED = "①②③④⑤⑥⑦⑧⑨"
 class LabelledEnum(str, enum.Enum):
     """A str enum whose members carry a Chinese label: `Member("value", "标签")`."""
 
+    label: str
+
     def __new__(cls, value: str, label: str):
         obj = str.__new__(cls, value)
         obj._value_ = value
@@ -26,6 +28,8 @@ class LabelledEnum(str, enum.Enum):
 
 class NumberedCode(int, enum.Enum):
     """An official numbered code of [002]; `.label` is its text, `.circled` the way the forms print it."""
+
+    label: str
 
     def __new__(cls, number: int, label: str):
         obj = int.__new__(cls, number)
@@ -97,7 +101,7 @@ def parse_code(enum_cls: type[NumberedCode], text: object) -> NumberedCode:
                 return member
         raise ValueError(f"“{raw}”不是有效代码")
     try:
-        member = enum_cls(number)
+        member = enum_cls(number)  # type: ignore[call-arg]  # a look-up by value, not a new member
     except ValueError:
         raise ValueError(f"“{raw}”不是有效代码（应为1-{len(enum_cls)}）") from None
     if label and label != member.label:

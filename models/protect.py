@@ -18,6 +18,7 @@ import hmac
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class Keys:
     decrypt_by_kid: dict[str, AESGCM]
 
     @classmethod
-    def from_secrets(cls, current: bytes, old: list[bytes] = ()) -> Keys:
+    def from_secrets(cls, current: bytes, old: Sequence[bytes] = ()) -> Keys:
         by_kid = {}
         for secret in (current, *old):
             enc = _derive(secret, b"encrypt/v1")
