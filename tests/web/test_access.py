@@ -198,3 +198,48 @@ def test_names_with_html_are_shown_as_text(store):
         page = client.get(path)
         assert "<script>alert(1)</script>" not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_the_web_inbox_lists_what_waits_on_the_person(store):
+    """The page's inbox (cut to the organisation acted for) and casework's one rule, `waits_on`, agree."""
+    from casework.queries import waits_on
+    from casework.workbench import inbox_for
+
+    cases = build_world(store)
+    search(store, cases["东村党员1"], outcome="not_found", at=Stage.NETWORK)  # now at the base committee
+    for person, org in (("sec1", "B1"), ("town_staff", "TOWN"), ("other_sec", "OB1"), ("other_sec", "OTHER_BASE")):
+        with store.reading() as s:
+            rule = {w.step_id for w in waits_on(s, person_ids=[person], org_ids=[org])}
+            page = {i["step_id"] for i in inbox_for(s, Actor(person, Channel.WEB, org_id=org), dt.datetime.now(
+                dt.timezone.utc))["items"]}
+        assert page == rule, (person, org)
+    with store.reading() as s:
+        both = {w.step_id for w in waits_on(s, person_ids=["other_sec"])}
+        page = {i["step_id"] for i in inbox_for(s, Actor("other_sec", Channel.WEB), dt.datetime.now(
+            dt.timezone.utc))["items"]}
+    assert page == both and both
+
+
+def test_a_person_of_two_organisations_acts_for_the_one_chosen(store):
+    cases = build_world(store)
+    client = client_for(store)
+    answer = sign_in(client, "other_sec")  # secretary of OB1 and of OTHER_BASE
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/org")
+    assert client.get("/inbox").headers["location"] == "/org"  # nothing until an organisation is chosen
+    chooser = client.get("/org")
+    assert "南村党支部 · 书记" in chooser.text and "另一镇党委 · 书记" in chooser.text
+    client.post("/org", data={"csrf": csrf_of(chooser.text), "org_id": "OTHER_BASE", "next": "/inbox"})
+    inbox = client.get("/inbox")
+    assert "南村党员" not in inbox.text  # the direct search waits on the branch, not on the base committee
+    page = client.get(f"/cases/{cases['南村党员']}")
+    assert page.status_code == 200 and "登记查找记录" not in page.text
+    refused = client.post(f"/cases/{cases['南村党员']}/attempt", data={**_attempt_form(csrf_of(page.text)),
+                                                                    "request_id": "as-base"})
+    assert refused.status_code == 409 and _attempts(store, cases["南村党员"]) == 0
+    chooser = client.get("/org")
+    client.post("/org", data={"csrf": csrf_of(chooser.text), "org_id": "OB1", "next": "/inbox"})
+    assert "南村党员" in client.get("/inbox").text
+    page = client.get(f"/cases/{cases['南村党员']}")
+    done = client.post(f"/cases/{cases['南村党员']}/attempt", data={**_attempt_form(csrf_of(page.text)),
+                                                                 "request_id": "as-branch"})
+    assert done.status_code == 303 and _attempts(store, cases["南村党员"]) == 1
