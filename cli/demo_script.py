@@ -521,7 +521,8 @@ class Demo:
                     record_attempt(self.store, actor_id=actor, now=self.now, case_id=plan.case_id, stage=stage,
                                    method=method, description=description, witness=witness or _witness(plan, stage),
                                    outcome="not_found", concludes_stage=last and not keep_open,
-                                   remark="继续查找" if keep_open else "",
+                                   remark="继续查找" if keep_open else ("本阶段查找结束，转入下一阶段" if last else
+                                                                       "未取得联系，继续查找"),
                                    attempted_at=(self.now - dt.timedelta(days=len(attempts) + found - 1 - i))
                                    .isoformat())  # a stage's attempts a day apart
                     counts["查找记录"] += 1
