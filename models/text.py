@@ -246,10 +246,14 @@ def clean_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
             elif key in FIELDS and isinstance(value, str):
                 out[key] = clean(value, key)
             elif key in DATE_ARGUMENTS:
+                if isinstance(value, str):  # one short line, NFKC (full-width digits read as digits)
+                    out[key] = value = clean(value, Field(DATE_ARGUMENTS[key], 64, code=True))
                 check_iso_date_text(value, DATE_ARGUMENTS[key])
             elif key == "phases" and isinstance(value, dict):
                 for phase, due in value.items():
                     clean(str(phase), Field("阶段", 40, code=True))
+                    if isinstance(due, str):
+                        clean(due, Field("阶段截止时间", 64, code=True))
                     check_iso_date_text(due, "阶段截止时间")
     except TextProblem as exc:
         raise Refusal("bad_text", str(exc), RULE) from None

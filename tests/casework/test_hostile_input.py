@@ -288,3 +288,12 @@ def test_years_one_and_9999_are_usage_errors(tmp_path, args):
 def test_rare_name_characters_in_private_use_or_new_extensions_are_kept():
     assert clean("张\ue000", "name") == "张\ue000"  # a 生僻字 mapped into the private-use area by a legacy system
     assert clean("李\U00031350", "name") == "李\U00031350"  # CJK Extension H (Unicode 15)
+
+
+def test_a_date_argument_of_many_line_breaks_is_refused_without_being_echoed(orgs):
+    member = add_member(orgs, name="丁")
+    start(orgs)
+    with pytest.raises(Refusal) as err:
+        record_attempt(orgs, actor_id="sec1", now=T0, case_id=case_of(orgs, member), stage="direct", method="电话",
+                       description="d", witness="w", outcome="not_found", attempted_at="\n" * 5000)
+    assert err.value.code == "bad_text" and len(err.value.message) < 100
