@@ -242,25 +242,29 @@ def open_session(store: Store, *, person_id: str, org_id: str | None, now: dt.da
 
 
 def session_of(store: Store, token: str | None, now: dt.datetime) -> SessionInfo | None:
-    """The live session this cookie names, its idle time renewed; None when unknown, expired or revoked."""
+    """The live session this cookie names, its idle time renewed; None when unknown, expired or revoked. Read
+    without the write lock (SQLite takes it up front): a renewal writes at most once a minute."""
     if not token or len(token) > 100:
         return None
-    with store.writing() as s:
-        row = s.get(WebSession, token_hash(token))
-        if row is None or row.revoked_at is not None or row.expires_at < now \
-                or row.created_at + SESSION_MAX < now:
-            return None
-        person = s.get(Person, row.person_id)
-        if person is None or not person.active:
-            return None
-        # Renew at most once a minute: most page views then read only.
-        if now - row.last_seen_at > dt.timedelta(minutes=1):
-            row.last_seen_at = now
-            row.expires_at = min(now + SESSION_IDLE, row.created_at + SESSION_MAX)
+    key = token_hash(token)
+    with store.reading() as s:
+        found = s.execute(select(WebSession, Person.name, Person.active, Account.is_admin)
+                          .join(Person, Person.id == WebSession.person_id)
+                          .outerjoin(Account, Account.person_id == WebSession.person_id)
+                          .where(WebSession.token_hash == key)).first()
+    if found is None:
+        return None
+    row, name, active, is_admin = found
+    if row.revoked_at is not None or row.expires_at < now or row.created_at + SESSION_MAX < now or not active:
+        return None
+    expires = row.expires_at
+    if now - row.last_seen_at > dt.timedelta(minutes=1):
+        expires = min(now + SESSION_IDLE, row.created_at + SESSION_MAX)
+        with store.writing() as s:
+            s.execute(update(WebSession).where(WebSession.token_hash == key, WebSession.revoked_at.is_(None))
+                      .values(last_seen_at=now, expires_at=expires))
             s.commit()
-        account = s.get(Account, row.person_id)
-        return SessionInfo(token, row.person_id, person.name, row.org_id, row.csrf_token,
-                           bool(account and account.is_admin), row.expires_at)
+    return SessionInfo(token, row.person_id, name, row.org_id, row.csrf_token, bool(is_admin), expires)
 
 
 def choose_org(store: Store, info: SessionInfo, org_id: str, now: dt.datetime) -> SessionInfo:
@@ -306,16 +310,18 @@ def token_actor(store: Store, token: str | None, now: dt.datetime) -> Actor | No
         return None
     _, _, rest = token.partition("lc_")
     token_id, _, secret = rest.partition("_")
-    with store.writing() as s:
-        row = s.get(AccessToken, token_id)
-        if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at < now):
-            return None
-        if not hmac.compare_digest(row.secret_hash, token_hash(secret)):
-            return None
-        person = s.get(Person, row.person_id)
-        if person is None or not person.active:
-            return None
-        if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
-            row.last_used_at = now
+    with store.reading() as s:
+        found = s.execute(select(AccessToken, Person.active).join(Person, Person.id == AccessToken.person_id)
+                          .where(AccessToken.id == token_id)).first()
+    if found is None:
+        return None
+    row, active = found
+    if row.revoked_at is not None or (row.expires_at and row.expires_at < now) or not active:
+        return None
+    if not hmac.compare_digest(row.secret_hash, token_hash(secret)):
+        return None
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
+        with store.writing() as s:
+            s.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=now))
             s.commit()
-        return Actor(row.person_id, Channel.API, org_id=row.org_id, via=f"token:{row.id}")
+    return Actor(row.person_id, Channel.API, org_id=row.org_id, via=f"token:{row.id}")
