@@ -26,7 +26,8 @@ e-mail, WeCom application and webhook channels. Channels are set with `lostconta
 (casework/deliveries.py); the `notifications` rows keep schemes only, never a URL.
 
 Limits per channel (`PROFILES`): a WeCom group bot takes 20 messages a minute and a text of at most 2,048 bytes
-(UTF-8); DingTalk and Feishu robots 20 and 100 a minute. The sender queues what exceeds the rate and the composer
+(UTF-8), a markdown message of at most 4,096 (we send markdown to WeCom and DingTalk robots: robots.py); DingTalk and
+Feishu robots 20 and 100 a minute. The sender queues what exceeds the rate and the composer
 shortens what exceeds the size (with the link to the full list)."""
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ import threading
 from dataclasses import dataclass
 
 import apprise
+
+from . import robots  # noqa: F401  (markdown for WeCom and DingTalk robots, registered with Apprise)
 
 log = logging.getLogger("lostcontact.notifications")
 
@@ -47,12 +50,15 @@ class Profile:
     max_bytes: int | None = None
     per_minute: int | None = None
     title_shown: bool = True
+    markdown: bool = False  # sent as a markdown message (robots.py): bold title, links clickable
+    hard_breaks: bool = False  # its markdown needs two spaces before a line break (DingTalk)
 
 
 PROFILES = {
-    "wecombot": Profile(2048, 20, False),   # WeCom group robot: text content at most 2,048 bytes, 20/min
+    # WeCom group robot: 20 a minute; text at most 2,048 bytes, markdown (what we send) at most 4,096
+    "wecombot": Profile(4096, 20, False, markdown=True),
     "wechat": Profile(2048, None, False),   # WeCom application message: text at most 2,048 bytes
-    "dingtalk": Profile(20000, 20, False),  # DingTalk group robot: 20 messages a minute
+    "dingtalk": Profile(20000, 20, False, markdown=True, hard_breaks=True),  # DingTalk group robot: 20 a minute
     "feishu": Profile(20000, 100, False),   # Feishu/Lark group robot: 100 a minute, request body at most 20 KB
     "lark": Profile(20000, 100, False),
     "json": Profile(32000, None, True),
@@ -95,17 +101,20 @@ _capture = _ThreadCapture()
 logging.getLogger(apprise.LOGGER_NAME).addHandler(_capture)
 
 
-def deliver(url: str, title: str, body: str) -> Delivery:
+def deliver(url: str, title: str, body: str, *, markdown: bool = False) -> Delivery:
     """Send one message through one channel with Apprise. Never raises; never called inside a store transaction (the
     caller has committed its claim). The body is plain text with line breaks: Apprise turns it into the HTML part of
     an e-mail with the breaks kept. Apprise runs in this thread, so its warnings are this message's error."""
     asset = apprise.AppriseAsset(async_mode=False)
     ap = apprise.Apprise(asset=asset)
+    if markdown and "format=" not in url:
+        url += ("&" if "?" in url else "?") + "format=markdown"
     if not ap.add(url):
         return Delivery(False, f"no valid Apprise URL (scheme {scheme_of(url)})")
     _capture.local.lines = []
     try:
-        ok = bool(ap.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT))
+        ok = bool(ap.notify(title=title, body=body, body_format=apprise.NotifyFormat.MARKDOWN if markdown
+                            else apprise.NotifyFormat.TEXT))
     except Exception as exc:  # Apprise plugins should not raise, but a send must never crash the sweep
         ok = False
         _capture.local.lines.append(f"{type(exc).__name__}: {exc}")

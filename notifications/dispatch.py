@@ -5,7 +5,7 @@ inbox shows.
 
 Events and their dedupe keys (one message per channel however often they are called; `t` is the target: `c{id}` a
 channel, `p:{person}` a person not reached):
-  open:{org}:{opened at}:{t}           the steps an organisation got in one transaction (one case, or a whole campaign
+  open:{org}:{hash of the step ids}:{t}  the steps an organisation got in one transaction (one case, or a whole campaign
                                        start or a meeting's batch: one summary per organisation)
   remind:{day}:{org}:{t} / remind:{day}:{t}       the day's reminders at the cadence (Settings.reminder_due)
   escalate:{day}:{parent}:{t}          steps late by a margin (7, 14, 30 days) to the organisation above, once each
@@ -16,6 +16,7 @@ person with no channel of their own, in no organisation with a group, gets a row
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from typing import Any
 
@@ -127,9 +128,16 @@ def announce_step(desk: Desk, step_id: str, *, now: dt.datetime, settings: Setti
             raise NotFound("待办", step_id)
         if step.status is not StepStatus.OPEN:
             return Counts(extra={"step_open": False}).as_dict()
-        batch = [w for w in desk.waits_on(s, org_ids=[step.org_id]) if w.opened_at == step.opened_at]
-        messages, already = _event(desk, s, "step_opened", f"open:{step.org_id}:{step.opened_at:%Y%m%dT%H%M%S%f}",
-                                   "step_opened", batch, settings, now)
+        # The event: every step the organisation got at that instant, open or since closed (a stable set, so every
+        # case run of a campaign start finds the same key); a later step at the same instant of a simulated clock
+        # makes another set, hence another event.
+        together = sorted(s.scalars(select(Step.id).where(Step.org_id == step.org_id,
+                                                          Step.opened_at == step.opened_at)))
+        event = hashlib.sha256("\n".join(together).encode()).hexdigest()[:16]
+        batch = desk.waits_on(s, step_ids=together) if len(together) <= 1000 else \
+            [w for w in desk.waits_on(s, org_ids=[step.org_id]) if w.opened_at == step.opened_at]
+        messages, already = _event(desk, s, "step_opened", f"open:{step.org_id}:{event}", "step_opened", batch,
+                                   settings, now)
     counts = _send(desk, messages, already, now)
     counts.extra["step_open"] = True
     return counts.as_dict()

@@ -78,7 +78,8 @@ def flush(desk: Desk, *, now: dt.datetime, ids: list[int] | None = None, limit: 
             result_ok, error = False, "channel removed or inactive"
         else:
             # A robot shows no title: the composer put it into the body already (the row keeps it for lists).
-            result = deliver(url, row.title if profile.title_shown else "", row.body)  # outside any transaction
+            result = deliver(url, row.title if profile.title_shown and not profile.markdown else "", row.body,
+                             markdown=profile.markdown)  # outside any transaction
             result_ok, error = result.ok, result.error
         again = None if result_ok else retry_at(tries, now)
         desk.record(row.id, ok=result_ok, error=error, now=now, retry_at=again)

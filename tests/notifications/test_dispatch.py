@@ -88,10 +88,11 @@ def test_a_group_gets_one_message_per_event_and_a_campaign_one_summary_per_branc
         announce_step(desk(orgs), open_step(orgs, cid).id, now=T0)
     posts = wecom.delivered()
     assert len(posts) == 1 and posts[0]["query"] == "key=groupkeyB1"
-    content = posts[0]["json"]["text"]["content"]
-    assert content.startswith("【失联党员查找处置】新待办12项：东村党支部")
-    assert f"全部待办：{BASE}/inbox" in content and all(cid in content for cid in case_ids)
-    assert len(content.encode()) <= 2048
+    assert posts[0]["json"]["msgtype"] == "markdown"
+    content = posts[0]["json"]["markdown"]["content"]
+    assert content.startswith("**【失联党员查找处置】新待办12项：东村党支部**\n")
+    assert f"全部待办：[{BASE}/inbox]({BASE}/inbox)" in content and all(cid in content for cid in case_ids)
+    assert len(content.encode()) <= 4096
     assert not [r for r in rows(orgs) if r.status == "skipped_no_channel"]  # sec1, org1 reached by the group
 
 
@@ -100,9 +101,23 @@ def test_a_long_list_is_shortened_to_the_group_limit_with_the_link(orgs, wecom):
     set_group(orgs, "B1", "wecombot://groupkeyB1")
     start(orgs)
     announce_step(desk(orgs), open_step(orgs, case_of(orgs, members[0])).id, now=T0)
-    content = wecom.delivered()[0]["json"]["text"]["content"]
-    assert 1800 < len(content.encode()) <= 2048
-    assert "……另有" in content and content.rstrip().endswith(f"全部待办：{BASE}/inbox")
+    content = wecom.delivered()[0]["json"]["markdown"]["content"]
+    assert 3800 < len(content.encode()) <= 4096  # WeCom's limit for a markdown message
+    assert "……另有" in content and content.rstrip().endswith(f"全部待办：[{BASE}/inbox]({BASE}/inbox)")
+
+
+def test_dingtalk_robots_get_markdown_with_hard_line_breaks(orgs, hook, monkeypatch):
+    from notifications.robots import DingTalkMarkdown
+
+    monkeypatch.setattr(DingTalkMarkdown, "notify_url", f"http://127.0.0.1:{hook.port}/dingtalk?access_token={{token}}")
+    case_id, step_id = new_case(orgs)
+    set_group(orgs, "B1", "dingtalk://token0123456789/")
+    assert announce_step(desk(orgs), step_id, now=T0)["sent"] == 1
+    payload = hook.delivered("dingtalk")[0]["json"]
+    assert payload["msgtype"] == "markdown"
+    text = payload["markdown"]["text"]
+    assert text.startswith("**【失联党员查找处置】新待办：张三 — 直接联系**  \n")
+    assert f"[{BASE}/cases/{case_id}]({BASE}/cases/{case_id})" in text
 
 
 def test_claim_is_committed_before_the_send_and_no_transaction_is_open_during_it(orgs, hook):
@@ -202,6 +217,7 @@ def test_rate_limit_queues_a_group_at_twenty_a_minute(orgs, wecom):
     d.enqueue([Outgoing(key=f"load:{n}", kind="test", target=target, title="", body=f"消息{n} {BASE}/inbox")
                for n in range(45)], now=T0)
     sent = [flush(d, now=T0 + dt.timedelta(seconds=s)).sent for s in (0, 30, 60, 90, 120, 180)]
+    assert {p["json"]["msgtype"] for p in wecom.delivered()} == {"markdown"}
     assert sent == [20, 0, 20, 0, 5, 0]
     assert len(wecom.delivered()) == 45
 

@@ -5,7 +5,7 @@ hour and at the digest time, and the queue drained every minute after each call,
 Branch B1 works its cases (one decision at a time, and a burst of 25 within a minute); branch B2 does nothing, so its
 steps go late. The checks are the issue's: a group gets each event once; digests once per working day at the set time
 and never at night or on the weekend; a late step reminded at the cadence and escalated once per margin; no message
-over its channel's size, no group over 20 a minute; a failing channel retried and then reported; e-mails keep their
+over its channel's size (WeCom markdown: 4,096 bytes), no group over 20 a minute; a failing channel retried and then reported; e-mails keep their
 line breaks; every message carries a link that the web app answers (a stand-in serving the app's two paths)."""
 from __future__ import annotations
 
@@ -159,7 +159,9 @@ def test_thirty_days_of_a_campaign(orgs, smtp, wecom, web, monkeypatch):
     assert ahead == [28, 31]
 
     # Sizes and rates: every WeCom post within 2,048 bytes; no group over 20 in any minute (the burst was queued).
-    assert all(len(p["json"]["text"]["content"].encode()) <= PROFILES["wecombot"].max_bytes for p in group_posts)
+    assert {p["json"]["msgtype"] for p in group_posts} == {"markdown"}
+    assert all(len(p["json"]["markdown"]["content"].encode()) <= PROFILES["wecombot"].max_bytes == 4096
+               for p in group_posts)
     for channel in {r.channel_id for r in sent if r.channel == "wecombot"}:
         times = sorted(r.attempted_at for r in rows if r.channel_id == channel and r.attempted_at)
         assert all(times[i + 20] - times[i] >= dt.timedelta(minutes=1) for i in range(len(times) - 20)), channel
@@ -180,7 +182,7 @@ def test_thirty_days_of_a_campaign(orgs, smtp, wecom, web, monkeypatch):
         assert plain.count("\n") >= 2 and html.count("<br") >= 2
 
     # Every message has a link, and the web app answers every link.
-    texts = [p["json"]["text"]["content"] for p in group_posts] + \
+    texts = [p["json"]["markdown"]["content"] for p in group_posts] + \
         [m.get_body(("plain",)).get_content() for m in smtp.messages]
     links = set()
     for text in texts:
