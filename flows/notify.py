@@ -15,6 +15,8 @@ from models.timing import utcnow
 QUIET = dict(cache_policy=NO_CACHE, persist_result=False)
 DIGEST_CRON = "30 8 * * *"  # LOSTCONTACT_DIGEST_TIME's default; the functions gate on the configured time too
 FLUSH_CRON = "* * * * *"
+NOTIFY_DAILY_DEPLOYMENT = "notify-daily/notify-daily"  # flow name / deployment name, as the case runner finds them
+NOTIFY_QUEUE_DEPLOYMENT = "notify-queue/notify-queue"
 
 
 def _moment(now: str | None) -> dt.datetime:

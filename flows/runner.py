@@ -37,6 +37,7 @@ from tasks import prefect_api
 from . import engine
 from .case import case_flow
 from .followups import daily_sweep, followup_flow, statistics_flow
+from .notify import NOTIFY_DAILY_DEPLOYMENT, NOTIFY_QUEUE_DEPLOYMENT, notify_daily, notify_flush
 from .repair import repair_sweep
 
 log = logging.getLogger("lostcontact.runner")
@@ -45,6 +46,8 @@ SCHEDULED_FLOWS = {
     prefect_api.FOLLOWUP_DEPLOYMENT: followup_flow,
     prefect_api.SWEEP_DEPLOYMENT: daily_sweep,
     prefect_api.STATISTICS_DEPLOYMENT: statistics_flow,
+    NOTIFY_DAILY_DEPLOYMENT: notify_daily,
+    NOTIFY_QUEUE_DEPLOYMENT: notify_flush,
 }
 
 
