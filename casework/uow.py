@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,6 +26,10 @@ from . import outbox_signal
 from .db import Store
 
 log = logging.getLogger("lostcontact.casework")
+
+
+class StoreError(RuntimeError):
+    """A database error inside an action, told without the driver's text (which may quote personal data)."""
 
 
 @dataclass
@@ -149,16 +153,29 @@ def action(name: str) -> Callable:
                         return replay
                 if isinstance(exc, Refusal):
                     raise
+                if not _is_duplicate(exc):  # a NOT NULL or foreign key violation: a fault, not a race
+                    log.error("%s: database integrity error (%s)", name, _constraint(exc))
+                    raise StoreError(f"数据库出错（{type(exc.orig).__name__}），本次未作任何改动") from None
                 # Concurrent duplicates without a request id (one campaign id, one roster): a clear refusal. The
                 # driver's message quotes the rows (personal data): neither shown nor logged.
                 log.warning("%s: a concurrent write won (%s)", name, _constraint(exc))
                 raise Refusal("concurrent_duplicate", "另一项同时提交的相同操作已先完成（如同一编号已被使用），本次未作任何改动；"
                               "请刷新后查看结果", "DOMAIN §5") from None
+            except DBAPIError as exc:
+                # Any other database error: PostgreSQL's own text quotes the failing row (a name, a phone). An
+                # unexpected error still, but one that says only which kind.
+                log.error("%s: database error (%s)", name, type(exc.orig).__name__)
+                raise StoreError(f"数据库出错（{type(exc.orig).__name__}），本次未作任何改动") from None
 
         run.action_name = name  # type: ignore[attr-defined]
         return run
 
     return wrap
+
+
+def _is_duplicate(exc: IntegrityError) -> bool:
+    """A unique key taken (the race a duplicate submission loses), as PostgreSQL (SQLSTATE 23505) or SQLite says it."""
+    return getattr(exc.orig, "sqlstate", None) == "23505" or str(exc.orig).startswith("UNIQUE constraint failed")
 
 
 def _constraint(exc: IntegrityError) -> str:

@@ -184,3 +184,17 @@ def test_a_key_rotation_reencrypts_everything_and_the_old_key_retires(orgs, monk
     finally:
         monkeypatch.undo()
         protect.reset_keys()
+
+
+def test_database_errors_in_an_action_never_quote_the_row(orgs):
+    from casework.uow import StoreError, Work, action
+
+    @action("test_failing_write")
+    def failing(work: Work) -> dict:
+        # NOT NULL columns missing: PostgreSQL's message would quote the failing row
+        work.session.execute(text("INSERT INTO organisations (id, name) VALUES ('X', '13812349999')"))
+        return {}
+
+    with pytest.raises(StoreError) as err:
+        failing(orgs, now=T0)
+    assert "13812349999" not in str(err.value) and err.value.__cause__ is None
