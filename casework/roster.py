@@ -35,7 +35,7 @@ from models.store import Member, Organisation
 from models.text import mask_id_number, shown
 from models.timing import is_lost_contact, local_date, lost_contact_cutoff
 
-from .orgs import actor_roles, descendants, org_names
+from .orgs import descendants, org_names
 from .roster_check import BranchIndex, CheckedRow, OrgInfo, check_row, check_rows, parse_date
 from .roster_read import (COLUMNS, LABEL, MAX_FILE_BYTES, REQUIRED_KEYS, ParsedRoster, cell_text, check_columns,
                           decode_text, header_key, parse_roster)
