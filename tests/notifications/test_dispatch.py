@@ -288,3 +288,26 @@ def test_digest_reminders_and_inbox_list_the_same_steps_for_a_person(orgs, hook)
             for kind in ("digest", "reminder"):
                 row, = [r for r in rows(orgs, person_id=pid, kind=kind)]
                 assert set(re.findall(r"C2026-\d{5}", row.body)) == shown, (pid, kind)
+
+
+def test_a_two_year_review_is_announced_a_month_ahead_once(orgs, hook):
+    from models.codes import FollowUpKind, FollowUpStatus
+    from models.store import FollowUp
+    from notifications import announce_ahead
+
+    case_id, _ = new_case(orgs)
+    due = dt.datetime(2028, 5, 10, 16, 0, tzinfo=UTC)  # 11 May 2028, 00:00 Beijing: the last day is 10 May
+    with orgs.writing() as s:
+        s.add(FollowUp(id=f"{case_id}:review", kind=FollowUpKind.TWO_YEAR_REVIEW, case_id=case_id, due_at=due,
+                       status=FollowUpStatus.PENDING, created_at=T0))
+        s.commit()
+    set_group(orgs, "B1", hook.url("group/B1"))
+    sent = []
+    for day in (9, 10, 11):  # April 2028: 10 April is 30 days before 10 May
+        moment = dt.datetime(2028, 4, day, 8, 30, tzinfo=LOCAL_TZ).astimezone(UTC)
+        for minutes in (0, 20):
+            sent.append(announce_ahead(desk(orgs), now=moment + dt.timedelta(minutes=minutes))["sent"])
+    assert sent == [0, 0, 1, 0, 0, 0]
+    message = hook.delivered("group/B1")[0]["json"]
+    assert "停止党籍满两年复查" in message["message"] and "还有30天" in message["message"]
+    assert f"{BASE}/cases/{case_id}" in message["message"]
