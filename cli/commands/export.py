@@ -28,7 +28,7 @@ def export() -> None:
 @click.option("--phone", default="", help="统计表：联系电话")
 @click.option("--filled-on", type=DAY, help="统计表：填表日期（默认为今天，或 --now 的日期）")
 @click.option("--pdf", is_flag=True, help="同时打印PDF（需要无头Chromium）")
-@store_options()
+@store_options(actor=True)
 @now_option()
 @pass_env
 def export_forms(env, org: str, out_dir: Path, campaign: str | None, table_file: Path | None, period_label,
@@ -47,14 +47,20 @@ def export_forms(env, org: str, out_dir: Path, campaign: str | None, table_file:
         if len(tables) != 1:
             raise click.BadParameter("导出时只能指定一张统计表", param_hint="--table")
         table = {k: int(str(v).strip()) if str(v).strip().isdigit() else v for k, v in tables[0][1].items()}
+    from casework.access import audit_read
     from casework.orgs import get_org
+
+    from .views import scoped_orgs
 
     with env.reading() as s:
         get_org(s, org)  # refused before any folder is made
+        scoped_orgs(env, s, org)  # and, with --as, unless the person may see the organisation
         written = write_forms(s, org, out_dir, campaign_id=campaign, table=table, period_label=period_label,
                               leader=leader, filled_by=filled_by, phone=phone, filled_on=filled_on or env.today(),
                               pdf=pdf, now=env.clock())
     files = {k: [str(p) for p in v] for k, v in written.items()}
+    audit_read(env.store(), env.cli_actor(), env.clock(), what="export:forms", org_id=org, campaign=campaign,
+               files=sum(len(v) for v in files.values()))
     result = {"org_id": org, "campaign_id": campaign, "out_dir": str(out_dir),
               "count": sum(len(v) for v in files.values()), "files": files}
     output.emit(env, result, _render)

@@ -34,15 +34,16 @@ def cases() -> None:
 @click.option("--org", metavar="ORG", help="组织编号（含其下级组织）；默认为全部")
 @click.option("--campaign", metavar="ID", help="只列此排查活动的案件")
 @click.option("--state", type=_state_choice(), help="只列此状态的案件")
-@store_options()
+@store_options(actor=True)
 @pass_env
 def cases_list(env, org, campaign, state) -> None:
-    """列出案件及其所处阶段（即失联党员工作台账的各行）。"""
-    from casework.queries import ledger, org_scope
+    """列出案件及其所处阶段（即失联党员工作台账的各行）。指定 --as 时只列此人可见的案件。"""
+    from casework.queries import ledger
 
     with env.reading() as s:
-        org_ids = org_scope(s, org)
+        org_ids = scoped_orgs(env, s, org)
         rows = [row for o in org_ids for row in ledger(s, o, campaign)]
+    audit_list(env, "cases", org_ids, len(rows))
     if state:
         rows = [r for r in rows if r["state"] == state]
     output.emit(env, {"org_ids": org_ids, "campaign_id": campaign, "state": state, "count": len(rows), "cases": rows},
@@ -68,15 +69,42 @@ def _disposition(row: dict) -> str:
 
 @cases.command("show")
 @click.argument("case_id", metavar="CASE")
-@store_options(now=True)
+@store_options(now=True, actor=True)
 @pass_env
 def cases_show(env, case_id) -> None:
-    """一人一档：案件的全程纪实（党员信息、每次查找、每个审批步骤、处置、材料、移送、后续事项）。"""
+    """一人一档：案件的全程纪实（党员信息、每次查找、每个审批步骤、处置、材料、移送、后续事项）。
+    指定 --as 时只显示此人有权查看的案件；每次查看都记入审计日志（命令行、系统用户）。"""
+    from casework.access import audit_read, require_case
     from casework.queries import dossier
 
+    actor = env.cli_actor()
     with env.reading() as s:
+        if actor.person_id:
+            require_case(s, actor, case_id)
         d = dossier(s, case_id, now=env.clock())
+    audit_read(env.store(), actor, env.clock(), what="case", case_id=case_id)
     output.emit(env, d, _render_dossier)
+
+
+def scoped_orgs(env, session, org: str | None) -> list[str]:
+    """The organisations a listing covers: the one named (or every root), cut to what `--as` may see."""
+    from casework.access import acting_orgs, require_org
+    from casework.queries import org_scope
+
+    actor = env.cli_actor()
+    if not actor.person_id:
+        return org_scope(session, org)
+    if org:
+        require_org(session, actor, org)
+        return [org]
+    return sorted(acting_orgs(session, actor))
+
+
+def audit_list(env, what: str, org_ids: list[str], rows: int) -> None:
+    """Listings carry names and ID numbers: who read them, through the CLI, is on record."""
+    from casework.access import audit_read
+
+    audit_read(env.store(), env.cli_actor(), env.clock(), what=what, org_id=",".join(org_ids)[:64], rows=rows)
 
 
 def _render_dossier(d: dict) -> None:
@@ -170,16 +198,16 @@ def _render_inbox(r: dict) -> None:
 @click.command()
 @click.option("--org", metavar="ORG", help="组织编号（含其下级组织）；默认为全部")
 @click.option("--campaign", metavar="ID", help="只列此排查活动")
-@store_options()
+@store_options(actor=True)
 @pass_env
 def ledger(env, org, campaign) -> None:
     """失联党员工作台账：每名失联党员的基本情况、查找和处置进展。"""
     from casework.queries import ledger as ledger_query
-    from casework.queries import org_scope
 
     with env.reading() as s:
-        org_ids = org_scope(s, org)
+        org_ids = scoped_orgs(env, s, org)
         rows = [row for o in org_ids for row in ledger_query(s, o, campaign)]
+    audit_list(env, "ledger", org_ids, len(rows))
     output.emit(env, {"org_ids": org_ids, "campaign_id": campaign, "count": len(rows), "rows": rows}, lambda r:
                 output.print_table(
                     ["案件编号", "姓名", "性别", "出生年月", "身份证号", "党支部", "党员类别", "最近联系", "失联情形",
@@ -193,15 +221,16 @@ def ledger(env, org, campaign) -> None:
 @click.command()
 @click.option("--org", metavar="ORG", help="组织编号（含其下级组织）；默认为全部")
 @click.option("--campaign", metavar="ID", help="只列此排查活动")
-@store_options()
+@store_options(actor=True)
 @pass_env
 def unreachable(env, org, campaign) -> None:
     """经查找仍然无法取得联系党员登记表。"""
-    from casework.queries import org_scope, unreachable_register
+    from casework.queries import unreachable_register
 
     with env.reading() as s:
-        org_ids = org_scope(s, org)
+        org_ids = scoped_orgs(env, s, org)
         rows = [row for o in org_ids for row in unreachable_register(s, o, campaign)]
+    audit_list(env, "unreachable", org_ids, len(rows))
     output.emit(env, {"org_ids": org_ids, "campaign_id": campaign, "count": len(rows), "rows": rows}, lambda r:
                 output.print_table(
                     ["案件编号", "姓名", "性别", "身份证号", "党支部", "党组织类别", "职业", "失联情形", "失联时间", "状态",
@@ -215,7 +244,7 @@ def unreachable(env, org, campaign) -> None:
 @click.command("out-of-control")
 @click.option("--org", required=True, metavar="ORG", help="组织编号（含其下级组织）")
 @click.option("--as-of", type=DAY, help="截至日期（默认为今天，或 --now 的日期）")
-@store_options(now=True)
+@store_options(now=True, actor=True)
 @pass_env
 def out_of_control(env, org, as_of) -> None:
     """失控党员名单：外出一个月以上未向党支部报告的党员，应主动联系。"""
@@ -223,7 +252,9 @@ def out_of_control(env, org, as_of) -> None:
 
     day = as_of or env.today()
     with env.reading() as s:
+        scoped_orgs(env, s, org)
         rows = out_of_control_members(s, org, day)
+    audit_list(env, "out_of_control", [org], len(rows))
     output.emit(env, {"org_id": org, "as_of": day.isoformat(), "count": len(rows), "members": rows}, lambda r: (
         output.out(f"截至 {r['as_of']}，{r['org_id']} 的失控党员（{r['count']}人）："),
         output.print_table(["姓名", "性别", "身份证号", "党支部", "联系电话", "备用联系人", "备注"],
