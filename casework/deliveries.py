@@ -260,6 +260,13 @@ class Desk:
                                        .where(Notification.dedupe_key.in_(keys[i:i + 500]))))
         return found
 
+    def has_event(self, prefix: str) -> bool:
+        """Whether any message of an event (keys starting with `prefix`) is on record: a range on the unique index."""
+        with self.store.reading() as s:
+            return s.scalar(select(Notification.id).where(Notification.dedupe_key >= prefix,
+                                                          Notification.dedupe_key < prefix + "\uffff").limit(1)) \
+                is not None
+
     def enqueue(self, messages: list[Outgoing], *, now: dt.datetime) -> list[int]:
         """Insert each message's row unless its key exists (then nothing happens). Returns the ids of the new
         rows that have a channel (the ones to send)."""

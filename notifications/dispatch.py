@@ -119,7 +119,8 @@ def _send(desk: Desk, messages: list[Outgoing], already: int, now: dt.datetime) 
 def announce_step(desk: Desk, step_id: str, *, now: dt.datetime, settings: Settings | None = None) -> dict[str, Any]:
     """Tell the organisation and the people an open step waits on. Steps its organisation got in the same
     transaction (a campaign start, a batch of decisions) are one event: one summary per organisation, whichever
-    of their case runs announces first; the others find it on record. A closed step sends nothing."""
+    of their case runs announces first; the others find it on record (and stop there: a channel added later gets
+    the next digest, not this announcement). A closed step sends nothing."""
     settings = settings or Settings.from_env()
     now = as_utc(now)
     with desk.reading() as s:
@@ -134,6 +135,9 @@ def announce_step(desk: Desk, step_id: str, *, now: dt.datetime, settings: Setti
         together = sorted(s.scalars(select(Step.id).where(Step.org_id == step.org_id,
                                                           Step.opened_at == step.opened_at)))
         event = hashlib.sha256("\n".join(together).encode()).hexdigest()[:16]
+        if desk.has_event(f"open:{step.org_id}:{event}:"):
+            # Another case run of the same event announced it (a campaign start: 999 of 1,000 runs end here).
+            return Counts(already=1, extra={"step_open": True}).as_dict()
         batch = desk.waits_on(s, step_ids=together) if len(together) <= 1000 else \
             [w for w in desk.waits_on(s, org_ids=[step.org_id]) if w.opened_at == step.opened_at]
         messages, already = _event(desk, s, "step_opened", f"open:{step.org_id}:{event}", "step_opened", batch,
