@@ -261,11 +261,11 @@ class Desk:
         return found
 
     def has_event(self, prefix: str) -> bool:
-        """Whether any message of an event (keys starting with `prefix`) is on record: a range on the unique index."""
+        """Whether any message of an event (keys starting with `prefix`) is on record. (LIKE, not a range on the
+        index: under PostgreSQL's linguistic collations a range bound like prefix + U+FFFF is not an upper bound.)"""
         with self.store.reading() as s:
-            return s.scalar(select(Notification.id).where(Notification.dedupe_key >= prefix,
-                                                          Notification.dedupe_key < prefix + "\uffff").limit(1)) \
-                is not None
+            return s.scalar(select(Notification.id).where(Notification.dedupe_key.startswith(prefix, autoescape=True))
+                            .limit(1)) is not None
 
     def enqueue(self, messages: list[Outgoing], *, now: dt.datetime) -> list[int]:
         """Insert each message's row unless its key exists (then nothing happens). Returns the ids of the new
