@@ -6,7 +6,7 @@ Where the key comes from, first found wins:
   LOSTCONTACT_CHANNEL_KEY_FILE   a file holding one
   var/channel.key                created (mode 0600) when neither is set, for development and tests only
 Rotation: MultiFernet-style — put the new key first and the old ones after it, comma-separated, in the variable or
-the file; every key decrypts, the first encrypts; `lostcontact channels rekey` rewrites every channel under the first.
+the file; every key decrypts, the first encrypts; `lostcontact channels rekey` rewrites every channel under the first (then the old key may go).
 Back the key up with the database: a store without its key has channels nobody can read (enter them again).
 A URL is never logged or printed; `mask` shows the scheme and the last four characters."""
 from __future__ import annotations

@@ -175,6 +175,19 @@ def migrate_person_urls(store: Store, *, now: dt.datetime) -> int:
         return len(people)
 
 
+def rekey_channels(store: Store, *, now: dt.datetime) -> int:
+    """Re-encrypt every channel under the first key of the configured list (after a new key was put in front of the
+    old ones) and recompute its fingerprint. Returns the number of channels rewritten."""
+    with store.writing() as s:
+        rows = s.scalars(select(Channel)).all()
+        for c in rows:
+            c.secret = secrets.rotate(c.secret)
+            c.fingerprint = secrets.fingerprint(secrets.decrypt(c.secret))
+            c.updated_at = now
+        s.commit()
+        return len(rows)
+
+
 def unreached(session: Session) -> dict[str, list[dict]]:
     """Who no message reaches: organisations without a group channel whose people have no channel of their own
     either, and active people without a channel of their own in no organisation with a group."""

@@ -1,4 +1,4 @@
-"""Notification channels (`lostcontact channels set|list|remove|test|migrate`) and the delivery report
+"""Notification channels (`lostcontact channels set|list|remove|test|migrate|rekey`) and the delivery report
 (`lostcontact notifications`). A channel URL is read from the option or, better (it stays out of the shell history),
 from standard input with `--url -`; it is never printed: lists show the scheme and its last four characters."""
 from __future__ import annotations
@@ -114,6 +114,17 @@ def migrate(env) -> None:
 
     moved = migrate_person_urls(env.store(), now=env.clock())
     output.emit(env, {"people_migrated": moved}, lambda r: output.out(f"已迁移{r['people_migrated']}人的提醒地址。"))
+
+
+@channels.command("rekey")
+@store_options(now=True)
+@pass_env
+def rekey(env) -> None:
+    """密钥轮换：新密钥放在LOSTCONTACT_CHANNEL_KEY（或密钥文件）逗号分隔列表的最前面后，用新密钥重新加密全部渠道。"""
+    from casework.deliveries import rekey_channels
+
+    done = rekey_channels(env.store(), now=env.clock())
+    output.emit(env, {"channels_rekeyed": done}, lambda r: output.out(f"已用新密钥重新加密{r['channels_rekeyed']}个渠道。"))
 
 
 @click.command()

@@ -110,3 +110,19 @@ def test_refused_connection_is_a_failure_not_an_exception():
     result = deliver(url, "标题", "正文")
     assert result.ok is False and result.error
     assert "pa55word" not in result.error
+
+
+def test_key_rotation_rewrites_every_channel_under_the_new_key(orgs, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    from casework.deliveries import channel_url, rekey_channels
+
+    old = __import__("os").environ["LOSTCONTACT_CHANNEL_KEY"]
+    view = set_channel(orgs, actor_id=None, now=T0, org_id="B1", url=WECOM)
+    new = Fernet.generate_key().decode()
+    monkeypatch.setenv("LOSTCONTACT_CHANNEL_KEY", f"{new},{old}")  # the new key first, the old one still read
+    assert rekey_channels(orgs, now=T0) == 1
+    monkeypatch.setenv("LOSTCONTACT_CHANNEL_KEY", new)  # the old key retired
+    with orgs.reading() as s:
+        assert channel_url(s, view["channel_id"]) == WECOM
+    assert set_channel(orgs, actor_id=None, now=T0, org_id="B1", url=WECOM)["channel_id"] == view["channel_id"]
