@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 from casework.db import Store  # noqa: E402
 from casework.orgs import import_organisations  # noqa: E402
 from casework.roster import import_roster, lost_contact_members, parse_roster  # noqa: E402
-from casework.sample_roster import generate_sample, write_csv, write_xlsx  # noqa: E402
+from demo.sample_roster import generate_sample, write_csv, write_xlsx  # noqa: E402
 from models.store import Member  # noqa: E402
 from models.timing import LOCAL_TZ  # noqa: E402
 

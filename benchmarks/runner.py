@@ -117,7 +117,7 @@ def setup_store(pg_url: str, n: int):
     from casework.db import Store
     from casework.orgs import import_organisations
     from casework.roster import import_roster
-    from casework.sample_roster import generate_sample
+    from demo.sample_roster import generate_sample
     from casework.roster import parse_roster
     from tests.conftest import ORG_TREE
 
@@ -131,7 +131,7 @@ def setup_store(pg_url: str, n: int):
     store.upgrade()
     import_organisations(store, **ORG_TREE)
     sample = generate_sample(["B1", "B2"], n, seed=11, as_of=dt.date(2026, 3, 7), lost_fraction=1.0)
-    from casework.sample_roster import write_csv
+    from demo.sample_roster import write_csv
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "roster.csv"

@@ -36,7 +36,7 @@ from casework.campaigns import start_campaign  # noqa: E402
 from casework.db import Store  # noqa: E402
 from casework.orgs import import_organisations  # noqa: E402
 from casework.roster import import_roster_bytes  # noqa: E402
-from casework.sample_roster import generate_sample, write_csv  # noqa: E402
+from demo.sample_roster import generate_sample, write_csv  # noqa: E402
 from casework.search import record_attempt  # noqa: E402
 from models.accounts_store import Account  # noqa: E402
 from models.store import Case  # noqa: E402

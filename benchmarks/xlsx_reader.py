@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from casework.roster_read import parse_roster  # noqa: E402
-from casework.sample_roster import generate_sample, write_xlsx  # noqa: E402
+from demo.sample_roster import generate_sample, write_xlsx  # noqa: E402
 
 OLD_COMMIT = "2f240e4"
 

@@ -24,7 +24,7 @@ log = logging.getLogger("lostcontact.casework")
 
 KEY_ENV = "LOSTCONTACT_CHANNEL_KEY"
 KEY_FILE_ENV = "LOSTCONTACT_CHANNEL_KEY_FILE"
-DEV_KEY_FILE = Path("var") / "channel.key"
+DEV_KEY_FILE = Path(__file__).resolve().parents[1] / "var" / "channel.key"  # the project's var/, whatever the cwd
 
 
 class KeyMissing(RuntimeError):

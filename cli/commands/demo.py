@@ -1,5 +1,5 @@
 """`lostcontact demo`: a whole campaign on a fresh demo store, through the real services and real Prefect runs (the
-script is `cli/demo_script.py`). Readable Chinese on stdout, progress on stderr; --json gives one document."""
+script is the `demo` package). Readable Chinese on stdout, progress on stderr; --json gives one document."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,7 +33,7 @@ def demo(env, directory: Path, members: int, seed: int, port: int, keep_server: 
     归档材料、各级审批（含一次退回）、限期改正期满评估、申请恢复党籍，再把时间拨到两年后触发停止党籍满两年复查；
     每轮之后由案件流程执行器在本进程内推进Prefect流程。最后打印统计表（校验平衡关系）、各组织待办数，并导出全部表格文书。
     不会读写默认数据库（var/lostcontact.sqlite 或 LOSTCONTACT_DB_URL）。"""
-    from ..demo_script import run_demo
+    from demo.script import run_demo
 
     if env.db_url:
         output.err("提示：演示使用独立的演示数据库，已忽略 --db")
@@ -65,7 +65,7 @@ def _web_accounts(store_path: str, web_port: int) -> dict:
 
     from models.codes import Role
 
-    from ..demo_script import ORGANISATIONS, PEOPLE
+    from demo.cast import ORGANISATIONS, PEOPLE
     from ..main import database_url
 
     names = {o["id"]: o["name"] for o in ORGANISATIONS}

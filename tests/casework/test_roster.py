@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from casework.roster import (cell_text, import_roster, import_roster_bytes, import_roster_file,
                              lost_contact_members, member_id_for, parse_date, parse_roster)
 from casework.roster_read import _sheet_lines
-from casework.sample_roster import HEADERS, generate_sample, write_csv, write_xlsx
+from demo.sample_roster import HEADERS, generate_sample, write_csv, write_xlsx
 from models.codes import Gender, MemberKind, Occupation, Situation
 from models.errors import Refusal
 from models.idcard import check_character
