@@ -109,6 +109,8 @@ def _bad_characters(text: str, multiline: bool) -> str | None:
         # legacy GBK exports and in CJK extensions newer than this Python's Unicode tables.
         if ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
             return f"文字方向控制字符（U+{ord(ch):04X}）"
+        if category == "Cf":  # zero-width and other invisible formatting: twins that look the same on paper
+            return f"不可见的格式字符（U+{ord(ch):04X}）"
     return None
 
 
@@ -207,6 +209,7 @@ def check_iso_date_text(value: Any, label: str) -> None:
 # Numbers and flags an action takes, with their bounds: a web or API client may send anything.
 INT_ARGUMENTS = {"correction_months": ("限期改正期限", 0, 1000), "validity_days": ("介绍信有效期", 0, 100_000),
                  "expected_version": ("版本号", 0, 10**9)}
+REQUIRED_INTS = {"validity_days"}
 BOOL_ARGUMENTS = {"concludes_stage": "是否结束本阶段", "member_signed": "本人是否签字", "changed": "是否有转变",
                   "accept_valid_rows": "是否只导入无误的行"}
 VOTE_KEYS = {"entitled": "应到", "present": "实到", "in_favour": "赞成", "against": "反对", "abstaining": "弃权"}
@@ -235,6 +238,8 @@ def clean_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     try:
         for key, value in arguments.items():
             if key in INT_ARGUMENTS:
+                if value is None and key in REQUIRED_INTS:
+                    raise TextProblem(f"须填写{INT_ARGUMENTS[key][0]}")
                 _check_number(value, *INT_ARGUMENTS[key])
             elif key in BOOL_ARGUMENTS:
                 if not isinstance(value, bool):

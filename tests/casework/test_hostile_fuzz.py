@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import unicodedata
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -149,7 +150,9 @@ def test_any_roster_imports_correctly_or_is_refused_leaving_the_store_unchanged(
     with orgs.reading() as s:
         for m in s.scalars(select(Member)):
             assert m.id_number.isascii() and len(m.id_number) == 18
-            assert all(ch == "\n" or ch.isprintable() for ch in (m.name or "") + (m.remarks or ""))
+            assert not any(unicodedata.category(ch) in ("Cc", "Cs", "Cf") for ch in m.name)
+            assert not any(unicodedata.category(ch) in ("Cs", "Cf") or (ch != "\n" and unicodedata.category(ch) == "Cc")
+                           for ch in m.remarks or "")
 
 
 action_text = st.one_of(st.text(max_size=30), nasty_text)

@@ -68,7 +68,7 @@ def test_other_characters_in_id_numbers_are_refused(raw):
 @pytest.mark.parametrize("value, field, reason", [
     ("张\x00三", "name", "控制字符"), ("张\x1b[2J三", "name", "控制字符"), ("张\n三", "name", "换行符"),
     ("x" * 81, "name", "过长"), ("x" * 10_000_000, "remarks", "过长"), ("a\u202eb", "name", "文字方向"),
-    ("备注\x07", "remarks", "控制字符"),
+    ("备注\x07", "remarks", "控制字符"), ("张\u200b三", "name", "不可见"), ("\ufeff张三", "name", "不可见"),
 ])
 def test_texts_are_refused_at_the_entrance(value, field, reason):
     with pytest.raises(TextProblem) as err:
