@@ -113,7 +113,8 @@ def import_roster(work: Work, *, base_committee_id: str, rows_source: dict[str, 
             c.reasons.append(f"该党员已在{elsewhere.name if elsewhere else current['branch_id']}登记，不属于"
                              f"{base.name}；组织关系转接后方可由本党委导入")
 
-    report = _report(filename, base_committee_id, checked, rows_source.get("warnings") or [])
+    warnings = rows_source.get("warnings")
+    report = _report(filename, base_committee_id, checked, warnings if isinstance(warnings, list) else [])
     if report["errors"] and not accept_valid_rows:
         lines = [str(e["line"]) for e in report["errors"]]
         listed = "、".join(lines[:10]) + ("等" if len(lines) > 10 else "")
@@ -179,7 +180,9 @@ def _report(filename: str, base_committee_id: str, checked: list[CheckedRow],
     errors = [{"line": c.line, "name": shown(c.name, 40), "id_number": mask_id_number(c.id_text),
                "reasons": list(c.reasons)}
               for c in checked if c.reasons]
-    warnings = list(parse_warnings)
+    # The parse warnings come with the rows from the caller: kept only in their shape, their text made safe
+    warnings = [{"line": w.get("line") if isinstance(w.get("line"), int) else None,
+                 "message": shown(w.get("message"), 200)} for w in parse_warnings if isinstance(w, dict)][:1000]
     warnings.extend({"line": c.line, "name": shown(c.name, 40), "message": w} for c in checked for w in c.warnings)
     return {"file": filename, "base_committee_id": base_committee_id, "rows": len(checked),
             "valid": sum(1 for c in checked if c.valid), "created": 0, "updated": 0, "unchanged": 0,
