@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from models.channels_store import (FAILED, FAILED_FINAL, GROUP_SCHEMES, QUEUED, SENDING, SENT, SKIPPED, Channel,
-                                   Outgoing, Queued, Target)
+                                   Outgoing, Queued, StepAnnouncement, Target)
 from models.codes import Role
 from models.errors import NotFound, Refusal
 from models.store import Notification, Organisation, Person, PersonRole
@@ -273,20 +273,31 @@ class Desk:
                                        .where(Notification.dedupe_key.in_(keys[i:i + 500]))))
         return found
 
-    def has_event(self, prefix: str) -> bool:
-        """Whether any message of an event (keys starting with `prefix`) is on record. (LIKE, not a range on the
-        index: under PostgreSQL's linguistic collations a range bound like prefix + U+FFFF is not an upper bound.)"""
+    def covered(self, step_ids: list[str]) -> set[str]:
+        """The steps whose opening an announcement already covers."""
+        found: set[str] = set()
         with self.store.reading() as s:
-            return s.scalar(select(Notification.id).where(Notification.dedupe_key.startswith(prefix, autoescape=True))
-                            .limit(1)) is not None
+            for i in range(0, len(step_ids), 500):
+                found.update(s.scalars(select(StepAnnouncement.step_id)
+                                       .where(StepAnnouncement.step_id.in_(step_ids[i:i + 500]))))
+        return found
 
-    def enqueue(self, messages: list[Outgoing], *, now: dt.datetime) -> list[int]:
-        """Insert each message's row unless its key exists (then nothing happens). Returns the ids of the new
-        rows that have a channel (the ones to send)."""
-        if not messages:
+    def enqueue(self, messages: list[Outgoing], *, now: dt.datetime, cover: list[str] | None = None,
+                event: str = "") -> list[int] | None:
+        """Insert each message's row unless its key exists (then nothing happens), and, in the same transaction, mark
+        the steps `cover` as announced. Returns the ids of the new rows that have a channel (the ones to send), or
+        None when another sender covered one of those steps first (nothing is written; compose again)."""
+        if not messages and not cover:
             return []
+        insert = sqlite_insert if self.store.is_sqlite else pg_insert
         with self.store.writing() as s:
-            insert = sqlite_insert if self.store.is_sqlite else pg_insert
+            if cover:
+                taken = set(s.scalars(insert(StepAnnouncement).values(
+                    [{"step_id": sid, "event": event[:40], "at": now} for sid in cover])
+                    .on_conflict_do_nothing(index_elements=["step_id"]).returning(StepAnnouncement.step_id)))
+                if taken != set(cover):
+                    s.rollback()
+                    return None
             values = [{
                 "dedupe_key": m.key[:200], "person_id": m.target.person_id, "org_id": m.org_id or m.target.org_id,
                 "case_id": m.case_id, "step_id": m.step_id, "kind": m.kind, "channel": m.target.scheme,

@@ -36,6 +36,18 @@ class Channel(Base):
     updated_at: Mapped[dt.datetime]
 
 
+
+class StepAnnouncement(Base):
+    """A step whose opening has been announced (in the summary of the steps its organisation got together): each
+    step is covered by exactly one announcement, however many case runs race to announce it."""
+
+    __tablename__ = "step_announcements"
+
+    step_id: Mapped[str] = mapped_column(String(80), ForeignKey("steps.id"), primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime]
+
+
 # ---------------------------------------------------------------- what notifications/ and casework/ hand each other
 
 QUEUED, SENDING, SENT, FAILED, FAILED_FINAL, SKIPPED = (

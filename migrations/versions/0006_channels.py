@@ -41,6 +41,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_channels_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_channels_person_id'), ['person_id'], unique=False)
 
+    op.create_table('step_announcements',
+    sa.Column('step_id', sa.String(length=80), nullable=False),
+    sa.Column('event', sa.String(length=40), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['step_id'], ['steps.id'], name=op.f('fk_step_announcements_step_id_steps')),
+    sa.PrimaryKeyConstraint('step_id', name=op.f('pk_step_announcements'))
+    )
+
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.alter_column('person_id', existing_type=sa.String(length=64), nullable=True)
         batch_op.add_column(sa.Column('channel_id', sa.Integer(), nullable=True))
@@ -58,6 +66,7 @@ def downgrade() -> None:
         batch_op.drop_column('body')
         batch_op.drop_column('channel_id')
         batch_op.alter_column('person_id', existing_type=sa.String(length=64), nullable=False)
+    op.drop_table('step_announcements')
     with op.batch_alter_table('channels', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_channels_person_id'))
         batch_op.drop_index(batch_op.f('ix_channels_org_id'))

@@ -311,3 +311,25 @@ def test_a_two_year_review_is_announced_a_month_ahead_once(orgs, hook):
     message = hook.delivered("group/B1")[0]["json"]
     assert "停止党籍满两年复查" in message["message"] and "还有30天" in message["message"]
     assert f"{BASE}/cases/{case_id}" in message["message"]
+
+
+def test_a_batch_decided_in_several_transactions_lists_each_step_once(orgs, hook):
+    members = [add_member(orgs, name=f"党员{n}") for n in range(3)]
+    start(orgs)
+    set_group(orgs, "B1", hook.url("group/B1"))
+    cases = [case_of(orgs, m) for m in members]
+    for cid in cases:
+        announce_step(desk(orgs), open_step(orgs, cid).id, now=T0)
+    hook.posts.clear()
+    meeting = T0 + dt.timedelta(days=1)  # a meeting's batch: one clock, a transaction per case
+    record = dict(actor_id="sec1", now=meeting, stage="direct", method="打电话", description="无人接听", witness="李四",
+                  outcome="not_found")
+    record_attempt(orgs, case_id=cases[0], **record)
+    announce_step(desk(orgs), open_step(orgs, cases[0]).id, now=meeting)  # its run got there first
+    for cid in cases[1:]:
+        record_attempt(orgs, case_id=cid, **record)
+    results = [announce_step(desk(orgs), open_step(orgs, cid).id, now=meeting) for cid in cases[1:]]
+    assert [r.get("steps") for r in results] == [2, None]  # the second run covered both; the third found them so
+    texts = [p["json"]["message"] for p in hook.delivered("group/B1")]
+    assert len(texts) == 2
+    assert [sum(cid in text for text in texts) for cid in cases] == [1, 1, 1]  # each case in one message
