@@ -7,15 +7,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models.catalogue import Contact, Disposition, procedure
-from models.codes import Body, CaseState, FollowUpKind, ReferralTarget, StepKind, StepStatus, Verdict
+from models.catalogue import STARTED_BY, Contact, Disposition, procedure
+from models.codes import Body, CaseState, ReferralTarget, StepKind, StepStatus, Verdict
 from models.errors import Refusal
 from models.chronology import check_step_time
 from models.rules import (DecisionInput, Vote, after_decision, case_column, check_decision, check_proposal,
                           mass_removal_warning, MASS_REMOVAL_WINDOW_DAYS)
 from models.store import Case, DispositionRow, Material, Referral, Step
 from models.text import checked_arguments
-from models.timing import DEFAULT_CORRECTION_MONTHS, local_date
+from models.timing import local_date
 
 from .cases import (authorise, case_summary, close_step, current_disposition, facts, load_case, load_open_step,
                     open_step, open_step_of, proc_of, set_column)
@@ -44,14 +44,18 @@ def propose_disposition(work: Work, *, case_id: str, disposition: str, grounds: 
         raise Refusal("grounds_required", f"提出“{proc.title}”须写明所依据的情形", proc.source)
     if case.state is CaseState.CONTACTED and not conduct.strip():
         raise Refusal("investigation_required", "须先了解党员失联期间表现和现实表现，与本人谈话，形成调查核实材料", "000 §3")
-    months = correction_months if correction_months is not None else DEFAULT_CORRECTION_MONTHS
-    if code is Disposition.CORRECT_IN_TIME and not 1 <= months <= 24:
-        raise Refusal("bad_correction_period", "限期改正的期限应在1至24个月之间", "DOMAIN §6")
+    params = {}
+    period = proc.effects.period
+    if period is not None:
+        months = correction_months if correction_months is not None else period.default
+        if not period.low <= months <= period.high:
+            raise Refusal("bad_correction_period", f"{period.label}应在{period.low}至{period.high}个月之间",
+                          period.rule)
+        params[period.param] = months
     warning = None
     if proc.removal:
         warning = mass_removal_warning(_recent_removals(work, case.branch_id) + 1)
-    row = _start_disposition(work, case, code, grounds.strip(), {"correction_months": months}
-                             if code is Disposition.CORRECT_IN_TIME else {})
+    row = _start_disposition(work, case, code, grounds.strip(), params)
     proposal = open_step_of(work.session, case.id)
     if proposal is not None and proposal.kind is StepKind.PROPOSAL:
         close_step(work, proposal, StepStatus.DONE)
@@ -61,9 +65,8 @@ def propose_disposition(work: Work, *, case_id: str, disposition: str, grounds: 
     if lost_reasons.strip():
         case.lost_reasons = lost_reasons.strip()
     first = _open_chain_step(work, case, row, 0)
-    if code is Disposition.RESTORE_MEMBERSHIP:
-        # A restoration applied for inside the two years stops the review from removing the member [000 §4].
-        cancel_followups(work, case.id, FollowUpKind.TWO_YEAR_REVIEW, note="本人已书面申请恢复党籍")
+    for kind in proc.effects.cancels:
+        cancel_followups(work, case.id, kind, note=proc.effects.cancel_note)
     work.advance(case.id, "disposition_proposed", disposition_id=row.id, step_id=first.id)
     work.audit(case_id=case.id, org_id=org_id, disposition=code, grounds=grounds, warning=warning)
     return {**case_summary(work, case), "disposition_id": row.id, "disposition": code.value, "warning": warning}
@@ -169,11 +172,10 @@ def _take_effect(work: Work, case: Case, row: DispositionRow) -> None:
     row.status = "effective"
     row.effective_at = work.now
     set_column(work, case, case_column(dead=False, contact=case.contact, effective=proc))
-    if row.code in (Disposition.SUSPEND_UNREACHABLE, Disposition.SUSPEND_ABROAD_UNREACHABLE):
+    if proc.effects.suspends:
         case.suspended_at = work.now
-        case.contact = Contact.SUSPENDED
-    elif row.code is Disposition.RESTORE_MEMBERSHIP:
-        case.contact = Contact.CONTACTED
+    if proc.effects.contact is not None:
+        case.contact = proc.effects.contact
     disposition_in_effect(work, case, row.code, local_date(work.now))  # the member's status follows
     for kind in proc.followups:
         schedule_followup(work, case, kind, row)
@@ -197,12 +199,13 @@ def _withdraw(work: Work, case: Case, row: DispositionRow, reason: str) -> Step 
     row.status = "withdrawn"
     row.completed_at = work.now
     case.disposition_id = None
+    effects = proc_of(row).effects
     if case.contact is Contact.SUSPENDED:
         case.state = CaseState.SUSPENDED
-        if row.code is Disposition.RESTORE_MEMBERSHIP:
-            schedule_followup(work, case, FollowUpKind.TWO_YEAR_REVIEW, None)
+        for kind in effects.restores_on_withdrawal:
+            schedule_followup(work, case, kind, None)
         return None
-    if row.code is Disposition.PERSUADE_WITHDRAW and _was_correcting(work, case):
+    if effects.returns_to_judgement_after is not None and _completed(work, case, effects.returns_to_judgement_after):
         # Back to the judgement of the correction period, which is what this proposal came from.
         case.state = CaseState.CORRECTING
         return open_step(work, case, kind=StepKind.JUDGEMENT, body=Body.BRANCH_COMMITTEE,
@@ -212,9 +215,9 @@ def _withdraw(work: Work, case: Case, row: DispositionRow, reason: str) -> Step 
                      title=f"重新提出处置意见（原意见“{row.code.label}”被退回：{reason}）")
 
 
-def _was_correcting(work: Work, case: Case) -> bool:
+def _completed(work: Work, case: Case, code: Disposition) -> bool:
     return work.session.scalar(select(func.count()).select_from(DispositionRow).where(
-        DispositionRow.case_id == case.id, DispositionRow.code == Disposition.CORRECT_IN_TIME,
+        DispositionRow.case_id == case.id, DispositionRow.code == code,
         DispositionRow.status == "completed")) > 0
 
 
@@ -247,8 +250,6 @@ def file_material(work: Work, *, case_id: str, kind: str, reference: str) -> dic
 
 
 def _acts_for_branch(work: Work, case: Case) -> bool:
-    from .orgs import actor_roles
-
     return case.branch_id in work.roles()
 
 
@@ -293,7 +294,7 @@ def judge_correction(work: Work, *, step_id: str, changed: bool, opinion: str,
         case.state = CaseState.CLOSED
         case.closed_at = work.now
     else:
-        new = start_by_rule(work, case, Disposition.PERSUADE_WITHDRAW, "限期改正期满后仍无转变：" + opinion.strip())
+        new = start_by_rule(work, case, STARTED_BY["correction_unchanged"], "限期改正期满后仍无转变：" + opinion.strip())
     work.advance(case.id, "correction_judged", closed_step=step.id, step_id=new.id if new else None)
     work.audit(case_id=case.id, org_id=org_id, step_id=step.id, changed=changed, opinion=opinion)
     return {**case_summary(work, case), "changed": changed}

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models.catalogue import Column, Contact, Disposition
+from models.catalogue import STARTED_BY, Column, Contact
 from models.chronology import check_letter, check_receipt
 from models.codes import Body, CaseState, FollowUpKind, FollowUpStatus, StepKind, StepStatus
 from models.errors import NotFound, Refusal
@@ -79,7 +79,7 @@ def _two_year_review(work: Work, f: FollowUp) -> tuple[str, str | None]:
     case = load_case(work, f.case_id)
     if case.state is not CaseState.SUSPENDED:
         return f"案件状态为“{case.state.label}”，不再按自行脱党处置", None
-    step = start_by_rule(work, case, Disposition.REMOVAL_AFTER_SUSPENSION, "停止党籍满两年，经多方努力确实无法取得联系")
+    step = start_by_rule(work, case, STARTED_BY["two_year_review"], "停止党籍满两年，经多方努力确实无法取得联系")
     return "停止党籍已满两年仍无法取得联系，按自行脱党除名程序办理", step.id
 
 
@@ -157,8 +157,6 @@ def fire_due(store, now) -> list[dict[str, Any]]:
 def issue_transfer_letter(work: Work, *, letter_id: str, member_id: str, receiving_org: str, issued_on: str,
                           validity_days: int) -> dict[str, Any]:
     """Record a transfer letter; its receipt is due one month after the member reports within the letter's validity."""
-    from .orgs import actor_roles
-
     member = work.session.get(Member, member_id)
     if member is None:
         raise NotFound("党员", member_id)
@@ -188,7 +186,7 @@ def record_receipt(work: Work, *, letter_id: str, received_on: str) -> dict[str,
     """Record the receipt that came back for a letter. The receipt travels between the sending and the receiving
     base committee, and the sending side stays responsible until it is back (DOMAIN §9): so only the branch that
     issued the letter or its base committee records it."""
-    from .orgs import actor_roles, org_chain
+    from .orgs import org_chain
 
     letter = work.session.get(TransferLetter, letter_id)
     if letter is None:

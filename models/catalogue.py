@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .codes import Action, Body, CaseState, FollowUpKind, LabelledEnum, MemberKind
+from .timing import DEFAULT_CORRECTION_MONTHS
 
 
 class Disposition(LabelledEnum):
@@ -77,6 +78,33 @@ class StepSpec:
 
 
 @dataclass(frozen=True)
+class Period:
+    """A time window a proposal sets (the correction period): the parameter it is kept under, its bounds and
+    default in months, and how a refusal names it."""
+
+    param: str
+    low: int
+    high: int
+    default: int
+    label: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What a procedure does beyond its chain of decisions, declared here so that casework applies it without
+    naming any procedure: adding a procedure of an existing shape touches this catalogue only."""
+
+    contact: Contact | None = None  # the search result the case carries once the procedure takes effect
+    suspends: bool = False  # membership suspended from the day it takes effect (the two-year review counts from it)
+    cancels: tuple[FollowUpKind, ...] = ()  # follow-ups a proposal of it cancels (a restoration: the review)...
+    cancel_note: str = ""  # ...and the note they are cancelled with
+    restores_on_withdrawal: tuple[FollowUpKind, ...] = ()  # scheduled again when the proposal is withdrawn
+    returns_to_judgement_after: Disposition | None = None  # withdrawn after this completed: back to its judgement
+    period: Period | None = None  # a time window the proposal sets
+
+
+@dataclass(frozen=True)
 class Procedure:
     code: Disposition
     number: str  # its number in [003], or "—"
@@ -91,6 +119,7 @@ class Procedure:
     followups: tuple[FollowUpKind, ...] = ()
     removal: bool = False  # a removal from the party: watched for rushed mass dispositions [001 §4]
     source: str = ""
+    effects: Effects = field(default_factory=Effects)
 
     @property
     def title(self) -> str:
@@ -123,6 +152,8 @@ _UNREACHABLE = frozenset({Contact.UNREACHABLE})
 _SUSPENDED = frozenset({Contact.SUSPENDED})
 _FULL = frozenset({MemberKind.FULL})
 _PROBATIONARY = frozenset({MemberKind.PROBATIONARY})
+
+_SUSPENDING = Effects(contact=Contact.SUSPENDED, suspends=True)
 
 _APPROVAL_FORM = "《处置不合格党员审批表》"
 _WRITTEN_RECORD = "综合性写实材料（含调查核实情况）"
@@ -207,10 +238,13 @@ PROCEDURES_2018: tuple[Procedure, ...] = (
         ),
         _REMOVAL_MATERIALS, Column.F, result_state=CaseState.CORRECTING,
         followups=(FollowUpKind.CORRECTION_END,), source="003 #4",
+        effects=Effects(period=Period("correction_months", 1, 24, DEFAULT_CORRECTION_MONTHS, "限期改正的期限",
+                                      "DOMAIN §6")),
     ),
     Procedure(
         Disposition.PERSUADE_WITHDRAW, "5", "为达到个人目的以退党相要挟，经教育不改的；或限期改正期满后仍无转变的",
         _CONTACTED, _REMOVAL_STEPS, _REMOVAL_MATERIALS, Column.H, removal=True, source="003 #5",
+        effects=Effects(returns_to_judgement_after=Disposition.CORRECT_IN_TIME),
     ),
     Procedure(
         Disposition.SELF_ABANDONMENT, "6",
@@ -266,14 +300,14 @@ PROCEDURES_2018: tuple[Procedure, ...] = (
         Disposition.SUSPEND_UNREACHABLE, "9", "经多方努力确实无法取得联系", _UNREACHABLE, _SUSPENSION_STEPS,
         ("党员查找联系记录表", "与党组织失去联系停止党籍情况登记表", _WRITTEN_RECORD, "支部决议材料", "党委决议材料", _OTHER),
         Column.T, result_state=CaseState.SUSPENDED, member_kinds=_FULL,
-        followups=(FollowUpKind.TWO_YEAR_REVIEW,), source="003 #9",
+        followups=(FollowUpKind.TWO_YEAR_REVIEW,), source="003 #9", effects=_SUSPENDING,
     ),
     Procedure(
         Disposition.SUSPEND_ABROAD_UNREACHABLE, "9", "出国（境）党员，经多方查找确实无法取得联系", _UNREACHABLE,
         _SUSPENSION_STEPS,
         ("党员查找联系记录表", "与党组织失去联系停止党籍情况登记表", _WRITTEN_RECORD, "支部决议材料", "党委决议材料", _OTHER),
         Column.U, result_state=CaseState.SUSPENDED, member_kinds=_FULL,
-        followups=(FollowUpKind.TWO_YEAR_REVIEW,), source="000 §4",
+        followups=(FollowUpKind.TWO_YEAR_REVIEW,), source="000 §4", effects=_SUSPENDING,
     ),
     Procedure(
         Disposition.REMOVAL_AFTER_SUSPENSION, "10", "经多方努力确实无法取得联系的党员，停止党籍2年后确实无法取得联系的",
@@ -296,8 +330,17 @@ PROCEDURES_2018: tuple[Procedure, ...] = (
                      "upper_approval", effective=True),
         ),
         ("本人书面恢复党籍申请", _WRITTEN_RECORD), Column.C_OTHER, source="000 §4",
+        # Applied for inside the two years, the review no longer removes the member [000 §4]; withdrawn, it does.
+        effects=Effects(contact=Contact.CONTACTED, cancels=(FollowUpKind.TWO_YEAR_REVIEW,),
+                        cancel_note="本人已书面申请恢复党籍", restores_on_withdrawal=(FollowUpKind.TWO_YEAR_REVIEW,)),
     ),
 )
+
+# Procedures the rules themselves start, by the event that starts them [000 §4] [003 #5 (2)].
+STARTED_BY: dict[str, Disposition] = {
+    "two_year_review": Disposition.REMOVAL_AFTER_SUSPENSION,  # suspended two years, still unreachable
+    "correction_unchanged": Disposition.PERSUADE_WITHDRAW,  # the correction period ended without change
+}
 
 CURRENT_VERSION = "2018.1"
 CATALOGUES: dict[str, dict[Disposition, Procedure]] = {
