@@ -74,3 +74,31 @@ def test_versions_are_kept_apart():
     assert CURRENT_VERSION in CATALOGUES
     with pytest.raises(KeyError):
         procedure(Disposition.NORMAL_MANAGEMENT, "1999.1")
+
+
+def test_casework_names_no_procedure():
+    """What a procedure does is declared in the catalogue (Effects, STARTED_BY); casework applies it by data."""
+    import re
+    from pathlib import Path
+
+    casework = Path(__file__).resolve().parents[2] / "casework"
+    named = [f"{p.name}:{n}" for p in casework.glob("*.py")
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(r"Disposition\.[A-Z_]+", line)]
+    assert named == []
+
+
+def test_effects_are_declared_where_the_seeds_put_them():
+    from models.catalogue import STARTED_BY, Contact, Disposition, procedure
+    from models.codes import FollowUpKind
+
+    restore = procedure(Disposition.RESTORE_MEMBERSHIP).effects
+    assert restore.contact is Contact.CONTACTED and restore.cancels == (FollowUpKind.TWO_YEAR_REVIEW,)
+    assert restore.restores_on_withdrawal == (FollowUpKind.TWO_YEAR_REVIEW,)
+    for code in (Disposition.SUSPEND_UNREACHABLE, Disposition.SUSPEND_ABROAD_UNREACHABLE):
+        assert procedure(code).effects.suspends and procedure(code).effects.contact is Contact.SUSPENDED
+    period = procedure(Disposition.CORRECT_IN_TIME).effects.period
+    assert (period.low, period.high, period.default) == (1, 24, 6)
+    assert procedure(Disposition.PERSUADE_WITHDRAW).effects.returns_to_judgement_after is Disposition.CORRECT_IN_TIME
+    assert STARTED_BY == {"two_year_review": Disposition.REMOVAL_AFTER_SUSPENSION,
+                          "correction_unchanged": Disposition.PERSUADE_WITHDRAW}
