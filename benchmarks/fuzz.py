@@ -23,6 +23,8 @@ TEST = "tests/casework/test_hostile_fuzz.py"
 
 def main() -> int:
     env = {**os.environ, "HYPOTHESIS_PROFILE": "full"}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "--hypothesis-show-statistics", TEST], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -35,7 +37,7 @@ def main() -> int:
     lines = [
         "# Property-based run of the entrance (hypothesis, profile \"full\")", "",
         f"Command: `.venv/bin/python benchmarks/fuzz.py` (= `HYPOTHESIS_PROFILE=full .venv/bin/python -m pytest {TEST}`)",
-        "", f"- when: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "", f"- when: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, code at commit {commit}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}",
         f"- result: **{summary.strip()}** in {seconds / 60:.1f} min (exit code {done.returncode})",
         "- examples: 5,000 per pure test (any bytes; spreadsheet-shaped bytes; CSV rosters with hostile cells), "
