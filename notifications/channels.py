@@ -61,6 +61,8 @@ PROFILES = {
     "dingtalk": Profile(20000, 20, False, markdown=True, hard_breaks=True),  # DingTalk group robot: 20 a minute
     "feishu": Profile(20000, 100, False),   # Feishu/Lark group robot: 100 a minute, request body at most 20 KB
     "lark": Profile(20000, 100, False),
+    "mailto": Profile(32000, None, True),   # e-mail: no hard limit; a digest stays readable and links the rest
+    "mailtos": Profile(32000, None, True),
     "json": Profile(32000, None, True),
     "jsons": Profile(32000, None, True),
 }
