@@ -65,16 +65,10 @@ def emit_error(json_mode: bool, error: dict[str, Any], human: str) -> None:
 # ---------------------------------------------------------------- times
 
 def local_time(value: str | dt.datetime | None, *, date_only: bool = False) -> str:
-    """An ISO time from the store (UTC) as Asia/Shanghai wall time, the way the forms write it."""
-    if value in (None, ""):
-        return ""
-    from models.timing import LOCAL_TZ, as_utc
+    """An ISO time from the store (UTC) as Asia/Shanghai wall time (models.display)."""
+    from models.display import local_time as shown
 
-    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    if not isinstance(moment, dt.datetime):
-        return moment.isoformat()
-    local = as_utc(moment).astimezone(LOCAL_TZ)
-    return local.strftime("%Y-%m-%d") if date_only else local.strftime("%Y-%m-%d %H:%M")
+    return shown(value, date_only=date_only)
 
 
 # ---------------------------------------------------------------- tables with CJK widths
@@ -153,8 +147,7 @@ def render_case(result: dict[str, Any]) -> None:
     render_step(result.get("open_step"))
 
 
-DISPOSITION_STATUS = {"in_progress": "审批中", "effective": "已生效", "completed": "已完成", "withdrawn": "已撤回"}
-FOLLOWUP_STATUS = {"pending": "待触发", "fired": "已触发", "cancelled": "已取消"}
+from models.display import DISPOSITION_STATUS, FOLLOWUP_STATUS  # noqa: E402,F401  (re-exported: one wording for every interface)
 
 
 def refusal_lines(error: dict[str, Any]) -> str:

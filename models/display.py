@@ -1,12 +1,13 @@
-"""How the papers write dates, codes and statuses: the way the seeds' forms print them."""
+"""How dates, codes and statuses are shown to people, in one place for the papers, the pages, the CLI and the
+messages: Beijing time, the forms' own date styles, the circled codes, the Chinese status words."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 import unicodedata
 
-from models.codes import CIRCLED
-from models.timing import LOCAL_TZ, as_utc
+from .codes import CIRCLED
+from .timing import LOCAL_TZ, as_utc
 
 DISPOSITION_STATUS = {
     "in_progress": "审批中",
@@ -14,6 +15,7 @@ DISPOSITION_STATUS = {
     "completed": "已办结",
     "withdrawn": "已撤回",
 }
+FOLLOWUP_STATUS = {"pending": "待触发", "fired": "已触发", "cancelled": "已取消"}
 
 
 def as_date(value) -> dt.date | None:
@@ -59,6 +61,18 @@ def cn_date(value) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if d else ""
 
 
+def local_time(value, *, date_only: bool = False) -> str:
+    """A moment from the store (UTC, or ISO text) as Beijing wall time on screens: “2026-03-07 09:00”."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str) and "T" not in value and len(value) <= 10:
+        return value
+    moment = _as_local(value)
+    return f"{moment:%Y-%m-%d}" if date_only else f"{moment:%Y-%m-%d %H:%M}"
+
+
 def local_minute(value) -> str:
     """The 时间 of a search attempt: “2026.03.07 09:00” (Asia/Shanghai)."""
     moment = _as_local(value)
@@ -80,6 +94,8 @@ def quarter_period(as_of) -> str:
     """The 统计时间 of the quarterly table: the quarter and the day it stands at, “2026年第一季度（截至2026.03.25）”
     (the table counts every case as it stood that day)."""
     d = _as_date(as_of)
+    if d is None:
+        return ""
     return f"{d.year}年第{QUARTERS[(d.month - 1) // 3]}季度（截至{d:%Y.%m.%d}）"
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from casework.queries import statistics
 from models.timing import utcnow
 
-from .fmt import as_date, cn_date, period_text, quarter_period, safe_filename
+from models.display import as_date, cn_date, period_text, quarter_period, safe_filename
 from .html import (render_dossier_html, render_ledger_html, render_roster_html, render_statistics_html,
                    render_unreachable_html)
 from .sources import campaign_info, cases_under, org_name, org_secretary

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from models.statistics import LETTERS
 
-from .fmt import cn_date, text_width
+from models.display import cn_date, text_width
 from .statistics_form import NOTES, TITLE, checked, header_rows
 from .views import ListPaper, dossier_view, ledger_paper, roster_paper, unreachable_paper
 

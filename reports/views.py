@@ -15,7 +15,7 @@ from models.catalogue import FORM_BOXES
 from models.codes import Occupation, OrgCategory, Situation
 from models.timing import utcnow
 
-from .fmt import (DISPOSITION_STATUS, as_date, cn_date, code_label, full_date, local_minute, text_width,
+from models.display import (DISPOSITION_STATUS, as_date, cn_date, code_label, full_date, local_minute, text_width,
                   year_month)
 from .sources import campaign_info, org_name, shown_dispositions, unit_of
 

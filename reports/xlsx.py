@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.statistics import LETTERS
 
-from .fmt import as_date, text_width
+from models.display import as_date, text_width
 from .html import _date_text
 from .statistics_form import HEADER, NOTES, TITLE, checked
 from .views import ListPaper, ledger_paper, roster_paper, unreachable_paper

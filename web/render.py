@@ -2,7 +2,6 @@
 dates in Beijing time, and the helpers every route uses to render, redirect and report a refusal."""
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from functools import lru_cache
 from pathlib import Path
@@ -13,26 +12,17 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from models.timing import LOCAL_TZ
+from models.display import DISPOSITION_STATUS, FOLLOWUP_STATUS, local_time
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, dt.datetime):
-        return value.astimezone(LOCAL_TZ).strftime(fmt)
-    return value.strftime("%Y-%m-%d")
+def local(value: Any) -> str:
+    return local_time(value)
 
 
 def day(value: Any) -> str:
-    return local(value, "%Y-%m-%d")
+    return local_time(value, date_only=True)
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +32,8 @@ def environment() -> Environment:
     env.filters["local"] = local
     env.filters["day"] = day
     env.globals["new_request_id"] = lambda: uuid.uuid4().hex
+    env.globals["disposition_status"] = DISPOSITION_STATUS
+    env.globals["followup_status"] = FOLLOWUP_STATUS
     return env
 
 

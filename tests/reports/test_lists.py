@@ -7,7 +7,7 @@ from sqlalchemy import select
 from models.store import Case, Member, Organisation
 from reports import (ledger_xlsx, render_ledger_html, render_roster_html, render_unreachable_html, roster_xlsx,
                      unreachable_xlsx)
-from reports.fmt import text_width
+from models.display import text_width
 from tests.reports.cases import add_full_member, new_campaign
 from tests.reports.htmlparse import parse
 
