@@ -11,9 +11,10 @@ from prefect.cache_policies import NO_CACHE
 
 from casework.db import shared_store
 from models.timing import utcnow
+from tasks.notify_tasks import digest_cron
 
 QUIET = dict(cache_policy=NO_CACHE, persist_result=False)
-DIGEST_CRON = "30 8 * * *"  # LOSTCONTACT_DIGEST_TIME's default; the functions gate on the configured time too
+DIGEST_CRON = digest_cron()  # LOSTCONTACT_DIGEST_TIME, default 08:30 (deploy/prefect.yaml declares the default)
 FLUSH_CRON = "* * * * *"
 NOTIFY_DAILY_DEPLOYMENT = "notify-daily/notify-daily"  # flow name / deployment name, as the case runner finds them
 NOTIFY_QUEUE_DEPLOYMENT = "notify-queue/notify-queue"

@@ -9,6 +9,15 @@ from casework.db import Store
 from casework.deliveries import Desk, migrate_now_and_then
 
 
+def digest_cron() -> str:
+    """The daily deployment's cron, at LOSTCONTACT_DIGEST_TIME (Asia/Shanghai): the daily functions only send
+    within an hour of that time, so the schedule must follow the setting."""
+    from notifications.settings import Settings
+
+    at = Settings.from_env().digest_time
+    return f"{at.minute} {at.hour} * * *"
+
+
 def desk_for(store: Store, *, now: dt.datetime) -> Desk:
     migrate_now_and_then(store, now=now)  # older stores' clear notify_urls move into encrypted channels
     return Desk(store)

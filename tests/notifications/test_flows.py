@@ -28,6 +28,14 @@ def test_deployments_are_declared_with_their_cron_in_beijing_time_and_run_by_the
     assert "notify_daily.to_deployment" in source and "DIGEST_CRON" in source
 
 
+def test_the_daily_cron_follows_the_digest_time(monkeypatch):
+    from tasks.notify_tasks import digest_cron
+
+    assert digest_cron() == "30 8 * * *"
+    monkeypatch.setenv("LOSTCONTACT_DIGEST_TIME", "09:15")
+    assert digest_cron() == "15 9 * * *"
+
+
 def test_the_daily_task_sends_the_digest_and_the_queue_task_drains(orgs, smtp, monkeypatch):
     monkeypatch.setenv("LOSTCONTACT_DB_URL", orgs.url)
     member = add_member(orgs, name="张三")
