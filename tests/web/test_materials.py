@@ -60,3 +60,29 @@ def test_wrong_type_and_oversize_are_refused(store):
     with store.reading() as s:
         assert s.scalar(select(StoredFile)) is None
         assert s.scalar(select(Material)) is None
+
+
+def test_administrator_sets_a_group_channel_shown_masked(store):
+    from casework.deliveries import list_channels
+
+    build_world(store)
+    client = client_for(store)
+    sign_in(client, "town_sec")
+    page = client.get("/admin")
+    assert "收不到提醒" in page.text and "东村党支部" in page.text
+    url = "wecombot://abcdefgh12345678secretkey9f3a"
+    saved = client.post("/admin/channels", data={"csrf": csrf_of(page.text), "request_id": "ch-1",
+                                                 "owner": "org:B1", "url": url, "label": "东村群"})
+    assert saved.status_code == 200 and "提醒渠道已保存" in saved.text
+    assert url not in saved.text and "secretkey" not in saved.text and "9f3a" in saved.text
+    with store.reading() as s:
+        assert [c["org_id"] for c in list_channels(s)] == ["B1"]
+    bad = client.post("/admin/channels", data={"csrf": csrf_of(page.text), "request_id": "ch-2",
+                                               "owner": "person:sec1", "url": url})
+    assert bad.status_code == 409 and "群机器人" in bad.text
+    outsider = client_for(store)
+    sign_in(outsider, "sec2")
+    other = outsider.get("/admin")
+    refused = outsider.post("/admin/channels", data={"csrf": csrf_of(other.text), "request_id": "ch-3",
+                                                     "owner": "org:B1", "url": "mailto://a@example.org"})
+    assert refused.status_code == 409
