@@ -297,3 +297,27 @@ def test_a_date_argument_of_many_line_breaks_is_refused_without_being_echoed(org
         record_attempt(orgs, actor_id="sec1", now=T0, case_id=case_of(orgs, member), stage="direct", method="电话",
                        description="d", witness="w", outcome="not_found", attempted_at="\n" * 5000)
     assert err.value.code == "bad_text" and len(err.value.message) < 100
+
+
+def test_a_ten_megabyte_cell_of_a_crafted_xlsx_is_refused_with_its_line(orgs):
+    book = openpyxl.Workbook()
+    ws = book.active
+    rows = [person("甲"), person("乙")]
+    ws.append(list(rows[0]))
+    for r in rows:
+        ws.append(list(r.values()))
+    ws.cell(row=3, column=list(rows[0]).index("备注") + 1).value = "长" * 10_000_000  # beyond Excel's own limit
+    data = io.BytesIO()
+    book.save(data)
+    err = _refused(orgs, data.getvalue(), "名册.xlsx")
+    # python-calamine stops reading a cell at Excel's 32,767 characters: still far over the field's limit
+    assert err.code == "roster_has_errors"
+    [error] = err.details["report"]["errors"]
+    assert error["line"] == 3 and any(r.startswith("备注过长") for r in error["reasons"])
+    assert _members(orgs) == 0
+
+
+def test_a_csv_cell_over_excels_limit_is_refused_with_its_line(orgs):
+    rows = [person("甲"), {**person("乙"), "备注": "长" * 40_000}]  # under csv's own limit, over any cell's
+    err = _refused(orgs, _csv(rows))
+    assert err.code == "roster_field_too_long" and err.details["line"] == 3 and "第3行" in err.message
