@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -105,23 +106,49 @@ def test_not_found_never_echoes_a_whole_id_number(orgs):
     assert "11010119850520011X" not in err.value.message
 
 
-def test_existing_rows_are_encrypted_by_migration_0005(tmp_path):
-    from migrations import upgrade
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_store(request, tmp_path):
+    """A store with no schema yet, to migrate step by step."""
+    if request.param == "sqlite":
+        store = Store(f"sqlite:///{tmp_path / 'old.sqlite'}")
+        yield store
+        store.dispose()
+        return
+    from tests.conftest import PG_URL
 
+    schema = f"lostcontact_migration_{os.getpid()}"
+    admin = Store(PG_URL)
+    with admin.engine.begin() as c:
+        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    store = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    yield store
+    store.dispose()
+    with admin.engine.begin() as c:
+        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
+
+
+def test_existing_rows_are_encrypted_by_migration_0005_and_decrypted_by_its_downgrade(empty_store):
+    from alembic import command
+
+    from migrations import config, upgrade
+
+    store = empty_store
     first17 = "11010119850520011"
     id18 = first17 + check_character(first17)
-
-    store = Store(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    at = dt.datetime(2026, 1, 1)
     upgrade(store.engine, "0004")
     with store.engine.begin() as c:
         c.execute(text("INSERT INTO organisations (id, name, kind, county_or_higher, created_at) "
-                       "VALUES ('B', '支部', 'branch', 0, '2026-01-01 00:00:00')"))
+                       "VALUES ('B', '支部', 'branch', :no, :at)"), {"no": False, "at": at})
         c.execute(text("INSERT INTO members (id, id_number, branch_id, name, gender, birth_date, kind, phone, "
-                       "reported_to_branch, created_at, updated_at) VALUES ('m1', :id18, 'B', '甲', "
-                       "'male', '1985-05-20', 'full', '13800001111', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')")
-                  .bindparams(id18=id18))
+                       "reported_to_branch, created_at, updated_at) VALUES ('m1', :id18, 'B', '甲', 'male', :birth, "
+                       "'full', '13800001111', :no, :at, :at)"),
+                  {"id18": id18, "birth": dt.date(1985, 5, 20), "no": False, "at": at})
         c.execute(text("INSERT INTO people (id, name, phone, active, created_at) VALUES "
-                       "('p1', '乙', '13900002222', 1, '2026-01-01 00:00:00')"))
+                       "('p1', '乙', '13900002222', :yes, :at)"), {"yes": True, "at": at})
     upgrade(store.engine, "head")
     dump = _raw_dump(store)
     assert id18 not in dump and "13800001111" not in dump and "13900002222" not in dump
@@ -130,7 +157,12 @@ def test_existing_rows_are_encrypted_by_migration_0005(tmp_path):
         assert (m.id_number, m.phone, m.id_hash) == (id18, "13800001111", protect.lookup_hash(id18))
         assert s.get(Person, "p1").phone == "13900002222"
         assert member_id_of(s, id18.lower()) == "m1"
-    store.dispose()
+
+    command.downgrade(config(store.engine), "0004")
+    with store.engine.connect() as c:
+        assert c.execute(text("SELECT id_number, phone FROM members")).one() == (id18, "13800001111")
+        assert c.execute(text("SELECT phone FROM people")).scalar() == "13900002222"
+        assert "id_hash" not in {col["name"] for col in inspect(c).get_columns("members")}
 
 
 def test_keys_come_from_the_environment_and_old_keys_still_decrypt(monkeypatch):
