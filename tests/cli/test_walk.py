@@ -34,10 +34,12 @@ def test_full_walk(cli, tmp_path):
 
     # The four stages in order, each by the level that runs it; the last one repeated under one request ID.
     now = ("--now", "2026-03-12T10:00")
-    for stage, actor, method in (("direct", "sec1", "打电话"), ("network", "sec1", "亲属"),
-                                 ("department", "town_staff", "公安户籍系统")):
+    # Entered on 12 March for work done on the days before, in the order it was done (time order is a rule).
+    for day, (stage, actor, method) in enumerate((("direct", "sec1", "打电话"), ("network", "sec1", "亲属"),
+                                                  ("department", "town_staff", "公安户籍系统")), start=9):
         answer = cli.json("--as", actor, *now, "search", "record", case, "--stage", stage, "--method", method,
-                          "--description", f"{method}，未果", "--witness", "李四", "--outcome", "not_found")
+                          "--description", f"{method}，未果", "--witness", "李四", "--outcome", "not_found",
+                          "--at", f"2026-03-{day:02d}T10:00")
         assert answer["state"] == "searching"
     last = ["--as", "sec1", *now, "--request-id", "walk-other-1", "search", "record", case, "--stage", "other",
             "--method", "12371党建热线联系原籍地组织部门", "--description", "原籍地组织部门查无此人", "--witness", "李四",
