@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -99,7 +100,7 @@ def invitation_person(store: Store, token: str, now: dt.datetime) -> tuple[str, 
         inv = s.get(Invitation, token_hash(token))
         if inv is None or inv.used_at is not None or inv.expires_at < now:
             raise Refusal("invitation_invalid", "邀请链接无效、已使用或已过期，请联系管理员重新发放")
-        return inv.person_id, s.get(Person, inv.person_id).name
+        return inv.person_id, cast(Person, s.get(Person, inv.person_id)).name  # foreign key
 
 
 def check_password(password: str, person_id: str) -> None:
@@ -117,7 +118,7 @@ def accept_invitation(store: Store, *, token: str, password: str, now: dt.dateti
         if inv is None or inv.used_at is not None or inv.expires_at < now:
             raise Refusal("invitation_invalid", "邀请链接无效、已使用或已过期，请联系管理员重新发放")
         check_password(password, inv.person_id)
-        account = s.get(Account, inv.person_id)
+        account = cast(Account, s.get(Account, inv.person_id))  # an invitation is issued with its account
         account.password_hash = HASHER.hash(password)
         account.password_set_at = now
         account.failed_count = 0
@@ -185,7 +186,7 @@ def sign_in(store: Store, *, login: str, password: str, now: dt.datetime, via: s
         account.failed_count = 0
         account.locked_until = None
         account.last_sign_in_at = now
-        person = s.get(Person, login)
+        person = cast(Person, s.get(Person, login))  # the account's person
         _audit(s, now, "sign_in", Actor(login, Channel.WEB, via=via))
         s.commit()
         return SignedIn(login, person.name, acting_choices(s, login))
@@ -238,7 +239,7 @@ def open_session(store: Store, *, person_id: str, org_id: str | None, now: dt.da
         s.add(WebSession(token_hash=token_hash(token), person_id=person_id, org_id=org_id, csrf_token=csrf,
                          created_at=now, last_seen_at=now, expires_at=now + SESSION_IDLE))
         s.commit()
-    return session_of(store, token, now)
+    return cast(SessionInfo, session_of(store, token, now))  # just opened
 
 
 def session_of(store: Store, token: str | None, now: dt.datetime) -> SessionInfo | None:
@@ -271,11 +272,11 @@ def choose_org(store: Store, info: SessionInfo, org_id: str, now: dt.datetime) -
     with store.writing() as s:
         if org_id not in dict(acting_choices(s, info.person_id)):
             raise Refusal("wrong_level", "您不在所选组织任职", "DOMAIN §1")
-        row = s.get(WebSession, token_hash(info.token))
+        row = cast(WebSession, s.get(WebSession, token_hash(info.token)))  # the caller's live session
         row.org_id = org_id
         _audit(s, now, "choose_org", info.actor(), org=org_id)
         s.commit()
-    return session_of(store, info.token, now)
+    return cast(SessionInfo, session_of(store, info.token, now))  # still live
 
 
 def close_session(store: Store, token: str, now: dt.datetime) -> None:

@@ -55,7 +55,7 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
     deadlines: dict[CampaignPhase, dt.datetime] = {}
     for key, due in (phases or {}).items():
         try:
-            deadlines[CampaignPhase(key)] = phase_due_at(due)
+            deadlines[CampaignPhase(key)] = phase_due_at(due)  # type: ignore[call-arg]  # lookup by value
         except ValueError:
             raise Refusal("bad_phase", f"阶段“{key}”或其截止时间“{due}”无效", "004") from None
     check_campaign(name, start, deadlines, now=work.now)
@@ -70,7 +70,8 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
                        created_at=work.now))
     s.flush()
 
-    already_open = dict(s.execute(select(Case.member_id, Case.id).where(Case.state != CaseState.CLOSED)).all())
+    already_open = dict(s.execute(select(Case.member_id, Case.id).where(Case.state != CaseState.CLOSED))
+                        .tuples().all())
     opened, skipped = [], []
     members = lost_contact_members(s, org_id, start)
     for n, member in enumerate(members, start=1):

@@ -3,7 +3,7 @@ statistics column, and answering in one shape."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,7 +38,7 @@ def load_open_step(work: Work, step_id: str, expected_version: int | None = None
     # The step's own state first: "decided by X at T" tells a stale form more than "changed by someone".
     case = load_case(work, case_id)
     stale = expected_version is not None and case.version != expected_version  # before a flush moves it
-    step = work.session.get(Step, step_id)
+    step = cast(Step, work.session.get(Step, step_id))  # its case_id was just read
     if step.status is not StepStatus.OPEN:
         person = work.session.get(Person, step.decided_by) if step.decided_by else None
         who = person.name if person else "系统"
@@ -60,7 +60,7 @@ def facts(work: Work, case: Case) -> CaseFacts:
 
 def facts_in(session: Session, case: Case) -> CaseFacts:
     """What the rules need to know of a case (also read by the pages, to offer only the actions allowed now)."""
-    member = session.get(Member, case.member_id)
+    member = cast(Member, session.get(Member, case.member_id))  # foreign key
     disposition = session.get(DispositionRow, case.disposition_id) if case.disposition_id else None
     open_step = open_step_of(session, case.id)
     return CaseFacts(

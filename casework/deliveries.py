@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import apprise
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from models.channels_store import (FAILED, FAILED_FINAL, GROUP_SCHEMES, QUEUED, SENDING, SENT, SKIPPED, Channel,
@@ -151,7 +152,7 @@ def migrate_person_urls(store: Store, *, now: dt.datetime) -> int:
         people = s.scalars(select(Person).where(Person.notify_urls.is_not(None))).all()
         for person in people:
             orgs = sorted(set(s.scalars(select(PersonRole.org_id).where(PersonRole.person_id == person.id))))
-            for line in person.notify_urls.splitlines():
+            for line in cast(str, person.notify_urls).splitlines():  # selected where not None
                 url = line.strip()
                 if not url or url.startswith("#"):
                     continue
@@ -217,7 +218,8 @@ def failures(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
 
 
 def delivery_counts(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
+    return dict(session.execute(select(Notification.status, func.count()).group_by(Notification.status))
+                .tuples().all())
 
 
 # ---------------------------------------------------------------- the desk notifications/ works through
@@ -242,7 +244,8 @@ class Desk:
         for i in range(0, len(org_ids), 500):
             for c in session.scalars(select(Channel).where(Channel.org_id.in_(org_ids[i:i + 500]), Channel.active)
                                      .order_by(Channel.id)):
-                out.setdefault(c.org_id, []).append(Target(f"c{c.id}", c.id, c.scheme, c.org_id, None, c.fingerprint))
+                out.setdefault(cast(str, c.org_id), []).append(  # selected by org_id
+                    Target(f"c{c.id}", c.id, c.scheme, c.org_id, None, c.fingerprint))
         return out
 
     def person_targets(self, session: Session, person_ids: Iterable[str]) -> dict[str, list[Target]]:
@@ -356,7 +359,7 @@ class Desk:
                 .values(status=SENDING, tries=Notification.tries + 1, attempted_at=now)
                 .execution_options(synchronize_session=False))
             s.commit()
-            if taken.rowcount != 1:
+            if cast("CursorResult[Any]", taken).rowcount != 1:
                 return None
             return s.scalar(select(Notification.tries).where(Notification.id == row.id))
 
@@ -380,7 +383,8 @@ class Desk:
             c = s.get(Channel, int(channel_id))
             if c is None:
                 raise NotFound("提醒渠道", channel_id)
-            owner = s.get(Organisation, c.org_id).name if c.org_id else s.get(Person, c.person_id).name
+            owner = (cast(Organisation, s.get(Organisation, c.org_id)).name if c.org_id  # foreign keys
+                     else cast(Person, s.get(Person, c.person_id)).name)
             target = Target(f"c{c.id}", c.id, c.scheme, c.org_id, c.person_id, c.fingerprint)
             return target, owner, secrets.mask(c.scheme, c.tail)
 

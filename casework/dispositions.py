@@ -3,7 +3,7 @@ violations on. The order, the levels and what each step needs come from `models.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 
@@ -32,7 +32,7 @@ def propose_disposition(work: Work, *, case_id: str, disposition: str, grounds: 
     """The branch records what its investigation found and proposes a disposition; the procedure's first step opens.
     For a suspended member this is also how a restoration application or the removal after two years begins."""
     try:
-        code = Disposition(disposition)
+        code = Disposition(disposition)  # type: ignore[call-arg]  # lookup by value
     except ValueError:
         raise Refusal("bad_disposition", f"处置方式“{disposition}”不存在", "003") from None
     case = load_case(work, case_id, expected_version)
@@ -122,16 +122,16 @@ def decide_step(work: Work, *, step_id: str, verdict: str, opinion: str, member_
     """A decision at one level on the open step of a chain. Approval opens the next step (or finishes the
     procedure); a rejection sends the case back one step with the reason on record."""
     try:
-        verdict_ = Verdict(verdict)
+        verdict_ = Verdict(verdict)  # type: ignore[call-arg]  # lookup by value
     except ValueError:
         raise Refusal("bad_verdict", f"决定“{verdict}”无效（应为approve或reject）", "DOMAIN §5") from None
     case, step = load_open_step(work, step_id, expected_version)
     check_step_time("decision", "决定", work.now, f"“{step.title}”的开启时间", step.opened_at)
     if step.kind is not StepKind.REVIEW:
         raise Refusal("not_a_review_step", f"“{step.title}”不是审批步骤", "DOMAIN §5")
-    row = current_disposition(work, case)
+    row = cast(DispositionRow, current_disposition(work, case))  # a review step is a step of the current one
     proc = proc_of(row)
-    spec = proc.steps[step.step_index]
+    spec = proc.steps[cast(int, step.step_index)]
     org_id = authorise(work, case, spec.body, deciding=True)
     try:
         vote_ = Vote(**vote) if vote else None
@@ -146,7 +146,7 @@ def decide_step(work: Work, *, step_id: str, verdict: str, opinion: str, member_
         step.member_signed, step.signature_note, step.guide = member_signed, signature_note.strip() or None, \
             guide.strip() or None
         step.vote = vars(vote_)
-    nxt = after_decision(proc, step.step_index, verdict_)
+    nxt = after_decision(proc, cast(int, step.step_index), verdict_)
     new: Step | None = None
     if nxt.becomes_effective:
         _take_effect(work, case, row)
@@ -158,7 +158,7 @@ def decide_step(work: Work, *, step_id: str, verdict: str, opinion: str, member_
     elif nxt.finished:
         row.status = "completed"
         row.completed_at = work.now
-        case.state = nxt.result_state
+        case.state = cast(CaseState, nxt.result_state)  # a finished procedure names its result
         case.disposition_id = None
         if case.state is CaseState.CLOSED:
             case.closed_at = work.now
@@ -216,9 +216,9 @@ def _withdraw(work: Work, case: Case, row: DispositionRow, reason: str) -> Step 
 
 
 def _completed(work: Work, case: Case, code: Disposition) -> bool:
-    return work.session.scalar(select(func.count()).select_from(DispositionRow).where(
+    return cast(int, work.session.scalar(select(func.count()).select_from(DispositionRow).where(
         DispositionRow.case_id == case.id, DispositionRow.code == code,
-        DispositionRow.status == "completed")) > 0
+        DispositionRow.status == "completed"))) > 0
 
 
 def missing_materials(work: Work, row: DispositionRow) -> list[str]:
@@ -259,7 +259,7 @@ def record_referral(work: Work, *, case_id: str, target: str, summary: str) -> d
     """Refer a discipline or law violation to discipline inspection or the police; the disposition never replaces
     their decision [001 §4]."""
     try:
-        target_ = ReferralTarget(target)
+        target_ = ReferralTarget(target)  # type: ignore[call-arg]  # lookup by value
     except ValueError:
         raise Refusal("bad_target", f"移送对象“{target}”无效（应为discipline或police）", "001 §4") from None
     if not summary.strip():

@@ -4,7 +4,7 @@ that happens exactly once (a fired or cancelled row answers, it does not act aga
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 
@@ -26,9 +26,10 @@ from .uow import Work, action
 
 def schedule_followup(work: Work, case: Case, kind: FollowUpKind, row: DispositionRow | None) -> FollowUp:
     if kind is FollowUpKind.TWO_YEAR_REVIEW:
-        due = suspension_review_due(case.suspended_at)
+        due = suspension_review_due(cast(dt.datetime, case.suspended_at))  # scheduled on suspension
     elif kind is FollowUpKind.CORRECTION_END:
-        due = correction_end_due(row.effective_at, int(row.params.get("correction_months", 6)))
+        row = cast(DispositionRow, row)  # a correction period is a disposition's
+        due = correction_end_due(cast(dt.datetime, row.effective_at), int(row.params.get("correction_months", 6)))
     else:
         raise ValueError(f"{kind} is not scheduled from a disposition")
     followup = FollowUp(id=next_id(work.session, FollowUp, f"{case.id}:{kind.value}:"), kind=kind, case_id=case.id,
@@ -70,13 +71,13 @@ def fire_followup(work: Work, *, followup_id: str) -> dict[str, Any]:
     f.status, f.fired_at, f.note = FollowUpStatus.FIRED, work.now, note
     work.audit(case_id=f.case_id, followup_id=f.id, kind=f.kind, note=note, opened=opened)
     return {"followup_id": f.id, "fired": True, "kind": f.kind.value, "note": note, "opened_step": opened,
-            "case": case_summary(work, s.get(Case, f.case_id)) if f.case_id else None}
+            "case": case_summary(work, cast(Case, s.get(Case, f.case_id))) if f.case_id else None}
 
 
 def _two_year_review(work: Work, f: FollowUp) -> tuple[str, str | None]:
     from .dispositions import start_by_rule
 
-    case = load_case(work, f.case_id)
+    case = load_case(work, cast(str, f.case_id))  # scheduled from a case
     if case.state is not CaseState.SUSPENDED:
         return f"案件状态为“{case.state.label}”，不再按自行脱党处置", None
     step = start_by_rule(work, case, STARTED_BY["two_year_review"], "停止党籍满两年，经多方努力确实无法取得联系")
@@ -84,7 +85,7 @@ def _two_year_review(work: Work, f: FollowUp) -> tuple[str, str | None]:
 
 
 def _correction_end(work: Work, f: FollowUp) -> tuple[str, str | None]:
-    case = load_case(work, f.case_id)
+    case = load_case(work, cast(str, f.case_id))  # scheduled from a case
     if case.state is not CaseState.CORRECTING:
         return f"案件状态为“{case.state.label}”，无需评估", None
     step = open_step(work, case, kind=StepKind.JUDGEMENT, body=Body.BRANCH_COMMITTEE,
@@ -98,10 +99,10 @@ def _transfer_receipt(work: Work, f: FollowUp) -> tuple[str, str | None]:
     member is not there, search as for a lost-contact member [001 §2] [004 §4]: a case opens with the direct search,
     where asking the receiving organisation is the first attempt. It counts in the statistics only once the member
     has been out of contact six months (`models.statistics.pocket_counted_from`)."""
-    letter = work.session.get(TransferLetter, f.subject_id)
+    letter = cast(TransferLetter, work.session.get(TransferLetter, f.subject_id))  # scheduled with its letter
     if letter.receipt_on is not None:
         return "回执已收到", None
-    member = work.session.get(Member, letter.member_id)
+    member = cast(Member, work.session.get(Member, letter.member_id))  # foreign key
     skip = why_not_open(member, open_case_of(work.session, member.id))
     # Another letter's receipt (transferred) does not answer for this one: only an open case, death or removal do.
     if skip is not None and skip.code in ("open_case", MemberStatus.DEAD.value, MemberStatus.OUT.value):
@@ -117,7 +118,8 @@ def _transfer_receipt(work: Work, f: FollowUp) -> tuple[str, str | None]:
         cause={"opened_by": "transfer_receipt", "followup_id": f.id, "letter_id": letter.id,
                "receiving_org": letter.receiving_org, "issued_on": letter.issued_on, "receipt_due": due_day})
     f.case_id = case.id  # the follow-up's own audit event then lands in the case's trail too
-    return f"回执应于{due_day.isoformat()}前收回，逾期未收到回执，已按失联党员开始查找", open_step_of(work.session, case.id).id
+    return f"回执应于{due_day.isoformat()}前收回，逾期未收到回执，已按失联党员开始查找", \
+        cast(Step, open_step_of(work.session, case.id)).id
 
 
 def _phase_deadline(work: Work, f: FollowUp) -> tuple[str, str | None]:
@@ -193,7 +195,7 @@ def record_receipt(work: Work, *, letter_id: str, received_on: str) -> dict[str,
         raise NotFound("组织关系介绍信", letter_id)
     # The letter keeps no issuing branch of its own: it is the member's branch (issue_transfer_letter requires the
     # issuer to act for it), and a roster import moves a member only between branches of one base committee.
-    member = work.session.get(Member, letter.member_id)
+    member = cast(Member, work.session.get(Member, letter.member_id))  # foreign key
     chain = org_chain(work.session, member.branch_id)
     if not {chain.branch, chain.base_committee} & set(work.roles()):
         raise Refusal("wrong_level", "介绍信回执由开具介绍信的党支部或其基层党委登记", "000 §2",

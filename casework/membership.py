@@ -4,7 +4,7 @@ what the last one found."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -54,14 +54,15 @@ def _set_status(work: Work, member: Member, status: MemberStatus, note: str) -> 
 
 def contact_found(work: Work, member_id: str, day: dt.date) -> None:
     """A contact found is a contact: the last-contact date moves forward to it (never back)."""
-    member = work.session.get(Member, member_id)
+    member = cast(Member, work.session.get(Member, member_id))  # foreign key
     if member.last_contact_on is None or member.last_contact_on < day:
         member.last_contact_on = day
         member.updated_at = work.now
 
 
 def death_confirmed(work: Work, member_id: str, case_id: str) -> None:
-    _set_status(work, work.session.get(Member, member_id), MemberStatus.DEAD, f"案件{case_id}查找确认已死亡")
+    _set_status(work, cast(Member, work.session.get(Member, member_id)), MemberStatus.DEAD,
+                f"案件{case_id}查找确认已死亡")
 
 
 def disposition_in_effect(work: Work, case: Case, code: Disposition, day: dt.date) -> None:
@@ -69,10 +70,11 @@ def disposition_in_effect(work: Work, case: Case, code: Disposition, day: dt.dat
     if effect.contact:
         contact_found(work, case.member_id, day)
     if effect.status is not None:
-        _set_status(work, work.session.get(Member, case.member_id), effect.status, f"案件{case.id}：{code.label}")
+        _set_status(work, cast(Member, work.session.get(Member, case.member_id)), effect.status,
+                    f"案件{case.id}：{code.label}")
 
 
 def transferred_out(work: Work, member_id: str, letter_id: str, receiving_org: str) -> None:
-    member = work.session.get(Member, member_id)
+    member = cast(Member, work.session.get(Member, member_id))  # foreign key
     if member.status is MemberStatus.ACTIVE:
         _set_status(work, member, MemberStatus.TRANSFERRED, f"介绍信{letter_id}转往{receiving_org}，回执已收到")

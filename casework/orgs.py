@@ -1,6 +1,7 @@
 """Organisations as a tree, and the people who act for them."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -30,7 +31,7 @@ _ORG_NAME, _URL = Field("组织名称", 200), Field("通知地址", 2000)
 
 @action("import_organisations")
 def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
-                         people: list[dict[str, Any]] = ()) -> dict[str, Any]:
+                         people: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Create or update organisations (parents before children, in any order given) and people with their roles.
 
     An organisation: {id, name, kind: branch|base_committee|department, parent: id|None, category: 1-9 (branches),
@@ -56,7 +57,7 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
     for org_id in order:
         spec = pending[org_id]
         try:
-            kind = OrgKind(spec.get("kind"))
+            kind = OrgKind(spec.get("kind"))  # type: ignore[call-arg, arg-type]  # lookup by value
         except ValueError:
             errors.append(f"组织{org_id}：类型“{shown(spec.get('kind'))}”无效（应为branch、base_committee或department）")
             continue
@@ -249,7 +250,7 @@ def _upsert_people(work: Work, people, known: dict[str, Organisation],
         wanted = set()
         for r in spec.get("roles", []):
             try:
-                role = Role(r.get("role"))
+                role = Role(r.get("role"))  # type: ignore[call-arg]  # lookup by value
             except ValueError:
                 errors.append(f"人员{pid}：职务“{shown(r.get('role'))}”无效")
                 continue

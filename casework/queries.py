@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from models.catalogue import FORM_BOXES, Column, Contact, procedure
@@ -124,7 +124,7 @@ def inbox(session: Session, *, now: dt.datetime, person_id: str | None = None,
             raise NotFound("人员", person_id)
         rows = waits_on(session, person_ids=[person_id])
     else:
-        rows = waits_on(session, org_ids=[get_org(session, org_id).id])
+        rows = waits_on(session, org_ids=[get_org(session, cast(str, org_id)).id])  # get_org refuses None
     return [{
         "step_id": r.step_id, "case_id": r.case_id, "member_name": r.member_name, "kind": r.kind.value,
         "title": r.title, "body": r.body.value, "body_label": r.body.label, "org_id": r.org_id,
@@ -145,7 +145,7 @@ def dossier(session: Session, case_id: str, *, now: dt.datetime) -> dict[str, An
         raise NotFound("案件", case_id)
     member = session.get(Member, case.member_id)
     branch = session.get(Organisation, case.branch_id)
-    people = {p.id: p.name for p in session.scalars(select(Person))}
+    people: dict[str | None, str | None] = {p.id: p.name for p in session.scalars(select(Person))}
     steps = session.scalars(select(Step).where(Step.case_id == case_id).order_by(Step.seq)).all()
     attempts = session.scalars(select(Attempt).where(Attempt.case_id == case_id).order_by(Attempt.attempted_at,
                                                                                           Attempt.id)).all()
@@ -160,7 +160,7 @@ def dossier(session: Session, case_id: str, *, now: dt.datetime) -> dict[str, An
         "case_id": case.id, "campaign_id": case.campaign_id, "state": case.state.value,
         "state_label": case.state.label, "column": case.column.value, "version": case.version,
         "catalogue_version": case.catalogue_version, "flow_run_id": case.flow_run_id,
-        "member": case_member_view(case, member, branch),
+        "member": case_member_view(case, cast(Member, member), branch),  # foreign key
         "lost_contact_time": lost_contact_duration(case.last_contact_on, end),
         "lost_reasons": case.lost_reasons, "conduct": case.conduct,
         "contact": case.contact.value if case.contact else None,
@@ -200,7 +200,7 @@ def dossier(session: Session, case_id: str, *, now: dt.datetime) -> dict[str, An
     }
 
 
-def form_boxes(case: Case, steps, people: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+def form_boxes(case: Case, steps, people: dict[str | None, str | None]) -> dict[str, list[dict[str, Any]]]:
     """The review boxes of the full-process record, each with every decision that filled it (a rejected and then
     re-decided step shows both, in order)."""
     boxes: dict[str, list[dict[str, Any]]] = {key: [] for key in FORM_BOXES}
@@ -225,9 +225,9 @@ def form_boxes(case: Case, steps, people: dict[str, str]) -> dict[str, list[dict
 def _box_of(step: Step) -> str | None:
     from models.store import DispositionRow as D  # noqa: N817
 
-    session = Session.object_session(step)
-    row = session.get(D, step.disposition_id)
-    return procedure(row.code, row.catalogue_version).steps[step.step_index].form_box
+    session = cast(Session, Session.object_session(step))  # a step read from the store
+    row = cast(D, session.get(D, step.disposition_id))  # only steps of a disposition come here
+    return procedure(row.code, row.catalogue_version).steps[cast(int, step.step_index)].form_box
 
 
 def case_member_view(case: Case, member: Member, branch: Organisation | None = None) -> dict[str, Any]:
@@ -258,7 +258,7 @@ def member_view(member: Member, branch: Organisation | None = None) -> dict[str,
 def _scope(session: Session, org_id: str, campaign_id: str | None) -> list:
     """The cases under an organisation (refused when unknown), as conditions on Case: queries filter by these
     instead of listing case ids (no IN list that grows with the cases)."""
-    where = [Case.branch_id.in_(descendants(session, org_id))]
+    where: list[ColumnElement[bool]] = [Case.branch_id.in_(descendants(session, org_id))]
     if campaign_id:
         where.append(Case.campaign_id == campaign_id)
     return where

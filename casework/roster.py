@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import BindParameter, bindparam, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -96,14 +96,14 @@ def import_roster(work: Work, *, base_committee_id: str, rows_source: dict[str, 
     # One query per chunk of ID numbers, not per row.
     hashes = {c.values["id_number"]: lookup_hash(c.values["id_number"]) for c in checked if c.valid}
     wanted = list(hashes.values())
-    existing: dict[str, dict[str, Any]] = {}
+    existing: dict[Any, dict[str, Any]] = {}
     cols = [Member.id, *(getattr(Member, f) for f in MEMBER_FIELDS)]
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
         # Literal values, not 500 bind parameters: once psycopg prepares the statement, PostgreSQL's generic plan
         # for `IN ($1..$500)` scans the table comparing every row with every parameter (250 ms a chunk). The
         # values are hex digests.
-        ids = bindparam("ids", chunk, expanding=True, literal_execute=True)
+        ids: BindParameter[Any] = bindparam("ids", chunk, expanding=True, literal_execute=True)
         for row in s.execute(select(*cols).where(Member.id_hash.in_(ids))):
             existing[row.id_number] = dict(row._mapping)
     for c in checked:
@@ -129,10 +129,10 @@ def import_roster(work: Work, *, base_committee_id: str, rows_source: dict[str, 
     for c in checked:
         if not c.valid:
             continue
-        new = {f: c.values.get(f) for f in written}
+        new: dict[str, Any] = {f: c.values.get(f) for f in written}
         current = existing.get(new["id_number"])
         if current is None:
-            defaults = {f: None for f in MEMBER_FIELDS}
+            defaults: dict[str, Any] = {f: None for f in MEMBER_FIELDS}
             defaults["reported_to_branch"] = False
             inserts.append({**defaults, **new, "id": member_id_for(new["id_number"]),
                             "id_hash": hashes[new["id_number"]], "created_at": work.now, "updated_at": work.now})

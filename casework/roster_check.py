@@ -8,7 +8,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from models.chronology import day_problem
 from models.codes import Gender, MemberKind, Occupation, OrgCategory, OrgKind, Situation, parse_code
@@ -232,7 +232,7 @@ def check_row(row: dict[str, Any], *, present: set[str], branches: BranchIndex, 
         else:
             values["branch_id"] = branch_id
             if text("org_category"):
-                _check_category(text("org_category"), branches.orgs[branch_id], warnings)
+                _check_category(text("org_category"), branches.orgs[cast(str, branch_id)], warnings)
 
     if text("kind"):
         kind = KINDS.get(text("kind").lower())

@@ -3,7 +3,7 @@ rolled back, so the committee sees every line-numbered reason (and how many memb
 and then decides to import all, only the valid rows, or nothing."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from models.actor import Actor
 from models.errors import Refusal
@@ -26,7 +26,7 @@ def preview_roster(store: Store, data: bytes, filename: str, *, base_committee_i
                                                rows_source=parsed.source(), accept_valid_rows=True)
         except Refusal as exc:
             if "report" in exc.details:
-                return {**exc.details["report"], "preview": True}
+                return {**cast("dict[str, Any]", exc.details["report"]), "preview": True}
             raise
         return {**report, "preview": True}
     finally:

@@ -18,7 +18,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import python_calamine
 
@@ -123,6 +123,7 @@ def parse_roster(data: bytes, filename: str = "roster.csv") -> ParsedRoster:
     warnings: list[dict[str, Any]] = []
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # its cell extent cannot be bounded before reading
         raise Refusal("roster_format", f"{filename}是旧版Excel（.xls）文件，请另存为.xlsx或CSV后导入", RULE, file=filename)
+    lines: Iterable[tuple[int, list[Any]]]
     if data[:4] == b"PK\x03\x04":
         fmt, encoding, lines = "xlsx", None, _sheet_lines(data, filename, warnings)
     else:
@@ -353,7 +354,7 @@ def _rows_from_lines(lines: Iterable[tuple[int, list[Any]]], *, filename: str, f
             raise Refusal("roster_too_large", f"{filename}超过{MAX_ROWS}行（第{line}行），请分批导入", RULE,
                           file=filename, line=line)
         rows.append({"line": line, **values})
-    return ParsedRoster(filename, fmt, encoding, header_line, columns, rows, warnings)
+    return ParsedRoster(filename, fmt, encoding, cast(int, header_line), columns, rows, warnings)
 
 
 def _check_cells(texts: Iterable[str], line: int, filename: str) -> None:

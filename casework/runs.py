@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.engine import CursorResult
 
 from models.codes import FollowUpStatus, StepStatus
 from models.position import Position
@@ -50,7 +52,7 @@ def claim(store: Store, runner_id: str, *, limit: int, now: dt.datetime) -> list
             OutboxRow.claimed_at.is_(None) | (OutboxRow.claimed_at < expired) | (OutboxRow.claimed_by == runner_id))
         candidates = s.scalars(select(OutboxRow.case_id).where(pending).group_by(OutboxRow.case_id)
                                .order_by(func.min(OutboxRow.id)).limit(limit * 3)).all()
-        chosen = []
+        chosen: list[str] = []
         for case_id in candidates:
             if len(chosen) >= limit:
                 break
@@ -98,8 +100,9 @@ def release(store: Store, outbox_ids, *, error: str) -> None:
 def release_own(store: Store, runner_id: str) -> int:
     """On start: what this runner had claimed when it died is free again at once (no need to wait for the lease)."""
     with store.writing() as s:
-        n = s.execute(update(OutboxRow).where(OutboxRow.claimed_by == runner_id, OutboxRow.done_at.is_(None))
-                      .values(claimed_by=None, claimed_at=None)).rowcount
+        n = cast("CursorResult[Any]", s.execute(
+            update(OutboxRow).where(OutboxRow.claimed_by == runner_id, OutboxRow.done_at.is_(None))
+            .values(claimed_by=None, claimed_at=None))).rowcount
         s.commit()
     return n
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 
@@ -13,7 +13,7 @@ from models.codes import Body, CaseState, Outcome, Stage, StepKind, StepStatus
 from models.errors import Refusal
 from models.rules import after_attempt, case_column, check_attempt
 from models.statistics import counted_after_finding
-from models.store import Attempt, Campaign, Case, Member
+from models.store import Attempt, Campaign, Case, Member, Step
 from models.text import checked_arguments
 from models.timing import as_utc, local_date, local_midnight
 
@@ -30,7 +30,7 @@ def record_attempt(work: Work, *, case_id: str, stage: str, method: str, descrip
     """Record one attempt. A contact, a death or a relation found elsewhere ends the search; "not found" ends the
     stage (and opens the next) unless `concludes_stage` is False, so a stage may hold several attempts."""
     try:
-        stage_, outcome_ = Stage(stage), Outcome(outcome)
+        stage_, outcome_ = Stage(stage), Outcome(outcome)  # type: ignore[call-arg]  # lookups by value
     except ValueError:
         raise Refusal("bad_input", f"查找阶段“{stage}”或结果“{outcome}”无效", "001 §2") from None
     missing = [label for label, value in (("查找方式", method), ("查找过程", description), ("证明人", witness))
@@ -44,7 +44,7 @@ def record_attempt(work: Work, *, case_id: str, stage: str, method: str, descrip
         when = as_utc(dt.datetime.fromisoformat(attempted_at)) if attempted_at else work.now
     except ValueError:
         raise Refusal("bad_date", f"查找时间“{attempted_at}”不是有效时间（应为YYYY-MM-DDTHH:MM）", "002 附件4") from None
-    step = open_step_of(work.session, case.id)
+    step = cast(Step, open_step_of(work.session, case.id))  # check_attempt: the case is searching, its step open
     _check_time(work, case, step, when)
     work.session.add(Attempt(case_id=case.id, step_id=step.id, stage=stage_, method=method.strip(),
                              description=description.strip(), attempted_at=when, witness=witness.strip(),
@@ -95,7 +95,7 @@ def _check_time(work: Work, case: Case, step, when: dt.datetime) -> None:
     began = case.opened_at
     if case.campaign_id is not None:
         start = s.scalar(select(Campaign.start_date).where(Campaign.id == case.campaign_id))
-        began = min(began, local_midnight(start))
+        began = min(began, local_midnight(cast(dt.date, start)))  # foreign key
     latest = s.scalar(select(func.max(Attempt.attempted_at)).where(Attempt.case_id == case.id))
     check_moment("attempt", "查找时间", when, now=work.now, birth=birth,
                  after=[("查找开始时间", began), ("本案上一次查找的时间", latest)], rule="002 附件4")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from models.actor import Actor
@@ -16,7 +16,7 @@ from models.codes import Action, CaseState, Stage, StepKind, StepStatus
 from models.errors import NotFound
 from models.rules import eligible
 from models.store import Campaign, CampaignPhaseRow, Case, DispositionRow, Member, Organisation, Step
-from models.timing import local_date
+from models.timing import LOCAL_TZ, local_date
 
 from .access import acting_orgs, mask_id_number, mask_phone, require_case, visible_orgs
 from .cases import facts_in, open_step_of
@@ -38,7 +38,7 @@ def inbox_for(session: Session, actor: Actor, now: dt.datetime, *, campaign_id: 
     if branch_id:
         where.append(Case.branch_id == branch_id)
     if kind:
-        where.append(Step.kind == StepKind(kind))
+        where.append(Step.kind == StepKind(kind))  # type: ignore[call-arg, arg-type]  # lookup by value
     base = select(Step.id).join(Case, Case.id == Step.case_id).where(*where)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     late = session.scalar(select(func.count()).select_from(base.where(Step.due_at < now).subquery())) or 0
@@ -135,7 +135,7 @@ def offers(session: Session, actor: Actor, case: Case, now: dt.datetime) -> dict
 def _spec_of(session: Session, step: Step):
     if step.disposition_id is None or step.step_index is None:
         return None
-    row = session.get(DispositionRow, step.disposition_id)
+    row = cast(DispositionRow, session.get(DispositionRow, step.disposition_id))  # foreign key
     return procedure(row.code, row.catalogue_version).steps[step.step_index]
 
 
@@ -150,13 +150,13 @@ def member_line(member: Member) -> dict[str, Any]:
 def cases_list(session: Session, actor: Actor, *, campaign_id: str | None = None, branch_id: str | None = None,
                state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     orgs = visible_orgs(session, actor)
-    where = [Case.branch_id.in_(orgs)]
+    where: list[ColumnElement[bool]] = [Case.branch_id.in_(orgs)]
     if campaign_id:
         where.append(Case.campaign_id == campaign_id)
     if branch_id:
         where.append(Case.branch_id == branch_id)
     if state:
-        where.append(Case.state == CaseState(state))
+        where.append(Case.state == CaseState(state))  # type: ignore[call-arg, arg-type]  # lookup by value
     rows = session.execute(select(Case, Member, Organisation.name).join(Member, Member.id == Case.member_id)
                            .join(Organisation, Organisation.id == Case.branch_id).where(*where)
                            .order_by(Case.id).limit(limit)).all()
@@ -224,14 +224,14 @@ def dashboard(session: Session, actor: Actor, campaign_id: str, now: dt.datetime
             .join(DispositionRow, DispositionRow.id == Case.disposition_id).where(*where)
             .group_by(Case.branch_id, DispositionRow.code)):
         dispositions[branch][code.label] += n
-    spans = session.execute(select(Case.opened_at, Case.closed_at).where(*where)).all()
-    branch_names = dict(session.execute(select(Organisation.id, Organisation.name)
-                                        .where(Organisation.id.in_(list(per_branch)))).all())
+    opened, closed = _per_local_day(session, Case.opened_at, where), _per_local_day(session, Case.closed_at, where)
+    branch_names: dict[str, str] = dict(session.execute(select(Organisation.id, Organisation.name)
+                                        .where(Organisation.id.in_(list(per_branch)))).tuples().all())
     late = session.execute(select(Step.org_id, func.count(Step.id)).join(Case, Case.id == Step.case_id)
                            .where(*where, Step.status == StepStatus.OPEN, Step.due_at < now)
                            .group_by(Step.org_id)).all()
-    late_names = dict(session.execute(select(Organisation.id, Organisation.name)
-                                      .where(Organisation.id.in_([o for o, _ in late]))).all())
+    late_names: dict[str, str] = dict(session.execute(select(Organisation.id, Organisation.name)
+                                      .where(Organisation.id.in_([o for o, _ in late]))).tuples().all())
     phases = session.scalars(select(CampaignPhaseRow).where(CampaignPhaseRow.campaign_id == campaign_id)
                              .order_by(CampaignPhaseRow.due_at)).all()
     columns = [s.label for s in Stage] + [s.label for s in CaseState if s is not CaseState.SEARCHING] + ["合计"]
@@ -243,27 +243,36 @@ def dashboard(session: Session, actor: Actor, campaign_id: str, now: dt.datetime
         "branches": [{"branch_id": b, "name": branch_names.get(b, b), "counts": dict(per_branch[b]),
                       "dispositions": dict(dispositions[b])} for b in sorted(per_branch, key=lambda b: branch_names.get(b, b))],
         "late": [{"org_id": o, "name": late_names.get(o, o), "count": n} for o, n in late],
-        "burndown": burndown([(o, c) for o, c in spans], now),
-        "total": len(spans), "open": sum(1 for _, c in spans if c is None),
+        "burndown": burndown(opened, closed, now),
+        "total": sum(opened.values()), "open": sum(opened.values()) - sum(closed.values()),
     }
 
 
-def burndown(spans: list[tuple[dt.datetime, dt.datetime | None]], now: dt.datetime) -> list[tuple[str, int]]:
-    """Open cases at the end of each local day from the first opening to today (at most 120 points, evenly)."""
-    if not spans:
+def burndown(opened: dict[dt.date, int], closed: dict[dt.date, int], now: dt.datetime) -> list[tuple[str, int]]:
+    """Open cases at the end of each local day from the first opening to today (at most 120 points, evenly), from
+    the number opened and closed on each day."""
+    if not opened:
         return []
-    first, last = local_date(min(o for o, _ in spans)), local_date(now)
+    first, last = min(opened), local_date(now)
     days = max((last - first).days, 0) + 1
     step = max(1, -(-days // 120))
-    opened = sorted(local_date(o) for o, _ in spans)
-    closed = sorted(local_date(c) for _, c in spans if c is not None)
-    points, i, j, day = [], 0, 0, first
+    events = sorted({*opened, *closed})
+    points, k, open_now, day = [], 0, 0, first
     while True:
-        while i < len(opened) and opened[i] <= day:
-            i += 1
-        while j < len(closed) and closed[j] <= day:
-            j += 1
-        points.append((day.isoformat(), i - j))
+        while k < len(events) and events[k] <= day:
+            open_now += opened.get(events[k], 0) - closed.get(events[k], 0)
+            k += 1
+        points.append((day.isoformat(), open_now))
         if day >= last:
             return points
         day = min(day + dt.timedelta(days=step), last)  # the last point is always today
+
+
+def _per_local_day(session: Session, column, where: list) -> dict[dt.date, int]:
+    """How many cases have `column` on each day in Beijing, counted by the database."""
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.date(func.timezone(LOCAL_TZ.key, column))
+    else:  # SQLite keeps UTC as text
+        day = func.date(column, "+8 hours")
+    rows = session.execute(select(day, func.count()).where(*where, column.is_not(None)).group_by(day)).all()
+    return {dt.date.fromisoformat(str(d)[:10]): n for d, n in rows}
