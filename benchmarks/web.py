@@ -63,7 +63,6 @@ def tree() -> dict:
 
 
 def build(store: Store, members: int, cases: int, moved: int, say) -> dict:
-    t0 = time.perf_counter()
     import_organisations(store, actor_id=None, now=NOW, **tree())
     sample = generate_sample([f"WB_B{i:02d}" for i in range(1, BRANCHES + 1)], members, seed=11, as_of=START,
                              lost_fraction=cases / members)
@@ -97,7 +96,16 @@ def build(store: Store, members: int, cases: int, moved: int, say) -> dict:
     say(f"moved {len(ids)} cases to the department stage in {t4 - t3:.1f} s")
     return {"members": report["created"], "cases": opened["cases_opened"], "moved": len(ids),
             "roster_seconds": round(t2 - t1, 1), "campaign_seconds": round(t3 - t2, 1),
-            "move_seconds": round(t4 - t3, 1), "case_ids": opened["case_ids"], "branch_of_case": None}
+            "move_seconds": round(t4 - t3, 1), "case_ids": opened["case_ids"]}
+
+
+def reused(store: Store) -> dict:
+    with store.reading() as s:
+        ids = list(s.scalars(select(Case.id).order_by(Case.id)))
+        members = s.scalar(text("SELECT count(*) FROM members"))
+        moved = s.scalar(text("SELECT count(*) FROM cases WHERE search_stage <> 'direct'"))
+    return {"members": members, "cases": len(ids), "moved": moved, "roster_seconds": None, "campaign_seconds": None,
+            "move_seconds": None, "case_ids": ids}
 
 
 def pct(values: list[float], p: float) -> float:
@@ -108,13 +116,17 @@ def pct(values: list[float], p: float) -> float:
 
 
 class User(threading.Thread):
-    def __init__(self, base: str, login: str, cases: list[str], until: float, results: dict, lock, sign_ins: bool):
+    def __init__(self, base: str, login: str, cases: list[str], until: float, results: dict, lock, sign_ins: bool,
+                 think: float = 0.0):
         super().__init__(daemon=True)
+        self.think = think
         self.base, self.login, self.cases, self.until = base, login, cases, until
         self.results, self.lock, self.sign_ins = results, lock, sign_ins
         self.rng = random.Random(login)
 
     def timed(self, kind: str, fn):
+        if self.think:
+            time.sleep(self.rng.uniform(0.5, 1.5) * self.think)  # a person reads the page before the next click
         t = time.perf_counter()
         response = fn()
         ms = (time.perf_counter() - t) * 1000
@@ -146,11 +158,11 @@ class User(threading.Thread):
                 self.timed("dashboard", lambda: client.get(f"{self.base}/campaigns/WB"))
 
 
-def load(base: str, users: list[tuple[str, list[str]]], seconds: float, sign_ins: bool) -> dict:
+def load(base: str, users: list[tuple[str, list[str]]], seconds: float, sign_ins: bool, think: float = 0.0) -> dict:
     results: dict = {}
     lock = threading.Lock()
     until = time.perf_counter() + seconds
-    threads = [User(base, login, cases, until, results, lock, sign_ins) for login, cases in users]
+    threads = [User(base, login, cases, until, results, lock, sign_ins, think) for login, cases in users]
     for t in threads:
         t.start()
     for t in threads:
@@ -166,26 +178,39 @@ def main(argv=None) -> int:
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--workers", type=int, default=1, help="web worker processes")
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="seconds each user waits between requests (0: closed loop, the hardest case)")
+    ap.add_argument("--schema", help="keep the store in this schema and reuse it when it exists (skips the set-up)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args(argv)
     say = lambda m: print(f"[web-bench] {m}", file=sys.stderr, flush=True)  # noqa: E731
     pg = os.environ.get("LOSTCONTACT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-    schema = f"web_bench_{os.getpid()}"
+    schema = args.schema or f"web_bench_{os.getpid()}"
     admin = Store(pg)
     with admin.engine.begin() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
+        reuse = bool(args.schema) and c.execute(text(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = :s AND table_name = 'cases'"),
+            {"s": schema}).first() is not None
+        if not reuse:
+            c.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
     url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
     store = Store(url)
     server = None
     try:
-        store.upgrade()
-        built = build(store, args.members, args.cases, args.moved, say)
+        if reuse:
+            say(f"reusing the store in schema {schema}")
+            built = reused(store)
+        else:
+            store.upgrade()
+            built = build(store, args.members, args.cases, args.moved, say)
         with store.reading() as s:
             by_branch: dict[str, list[str]] = {}
             for case_id, branch in s.execute(select(Case.id, Case.branch_id)):
                 by_branch.setdefault(branch, []).append(case_id)
         env = {**os.environ, "LOSTCONTACT_DB_URL": url}
-        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "lostcontact"), "web", "--port", str(args.port)],
+        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "lostcontact"), "web", "--port", str(args.port),
+                                   "--workers", str(args.workers)],
                                   env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{args.port}"
         for _ in range(200):
@@ -198,16 +223,17 @@ def main(argv=None) -> int:
         committee = [("wb_town", built["case_ids"]), ("wb_staff", built["case_ids"]), ("wb_county", built["case_ids"])]
         users = (committee + everyone)[:args.users]
         say(f"pages: {len(users)} users for {args.seconds:.0f} s")
-        pages = load(base, users, args.seconds, sign_ins=False)
+        pages = load(base, users, args.seconds, sign_ins=False, think=args.think)
         say(f"sign-in: {len(users)} users for {min(args.seconds, 15):.0f} s")
-        signins = load(base, users, min(args.seconds, 15), sign_ins=True)
+        signins = load(base, users, min(args.seconds, 15), sign_ins=True, think=args.think)
     finally:
         if server is not None:
             server.terminate()
             server.wait(10)
         store.dispose()
-        with admin.engine.begin() as c:
-            c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        if not args.schema:
+            with admin.engine.begin() as c:
+                c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin.dispose()
     figures = {}
     for kind, values in (("inbox", pages.get("inbox", [])), ("case_page", pages.get("case_page", [])),
@@ -220,7 +246,8 @@ def main(argv=None) -> int:
         "command": "benchmarks/web.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "host": platform.node(),
         "cpus": os.cpu_count(), "members": built["members"], "cases": built["cases"], "moved": built["moved"],
-        "users": len(users), "seconds": args.seconds, "setup": {k: built[k] for k in
+        "users": len(users), "seconds": args.seconds, "workers": args.workers, "think_seconds": args.think,
+        "setup": {k: built[k] for k in
                                                                ("roster_seconds", "campaign_seconds", "move_seconds")},
         "figures": figures, "targets_p95_ms": targets,
         "errors": (pages.get("errors", []) + signins.get("errors", []))[:20],
@@ -230,13 +257,15 @@ def main(argv=None) -> int:
     (out / "web.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     lines = [f"# Web app under load ({result['when']})", "", f"`{result['command']}` on {result['cpus']} cores: "
              f"{result['members']:,} members, {result['cases']:,} open cases ({result['moved']:,} at the base "
-             f"committee's stage), PostgreSQL, {result['users']} users on loopback, {args.seconds:.0f} s.", "",
+             f"committee's stage), PostgreSQL, {result['users']} users on loopback, {args.seconds:.0f} s, "
+             f"{args.workers} web worker process(es), think time {args.think:g} s.", "",
              "| page | requests | p50 ms | p95 ms | p99 ms | target p95 ms | met |", "|---|---|---|---|---|---|---|"]
     for kind, f in figures.items():
         met = "yes" if f["p95_ms"] <= targets[kind] else "no"
         lines.append(f"| {kind} | {f['requests']} | {f['p50_ms']} | {f['p95_ms']} | {f['p99_ms']} | {targets[kind]} "
                      f"| {met} |")
-    lines += ["", f"Setup: roster import {built['roster_seconds']} s, campaign start {built['campaign_seconds']} s.",
+    lines += ["", f"Setup: roster import {built['roster_seconds']} s, campaign start {built['campaign_seconds']} s "
+              "(none: a store kept from an earlier run).",
               f"Errors: {len(result['errors'])}" + (f" (first: {result['errors'][:3]})" if result["errors"] else "")]
     (out / "web.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

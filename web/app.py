@@ -113,6 +113,12 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     return app
 
 
+def app_from_env() -> FastAPI:
+    """For servers that start the app themselves (uvicorn --factory, several worker processes): the store of
+    LOSTCONTACT_DB_URL, the settings of the environment."""
+    return create_app()
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api")
 

@@ -35,12 +35,14 @@ def test_dashboard_counts_per_branch_and_what_is_late(store):
 
 
 def test_burndown_ends_today_and_counts_closures():
-    day = dt.datetime(2026, 3, 7, 2, tzinfo=UTC)
-    spans = [(day, None), (day, day + dt.timedelta(days=2)), (day + dt.timedelta(days=1), None)]
-    points = burndown(spans, day + dt.timedelta(days=4))
+    day = dt.date(2026, 3, 7)
+    opened = {day: 2, day + dt.timedelta(days=1): 1}
+    closed = {day + dt.timedelta(days=2): 1}
+    now = dt.datetime(2026, 3, 11, 2, tzinfo=UTC)
+    points = burndown(opened, closed, now)
     assert points == [("2026-03-07", 2), ("2026-03-08", 3), ("2026-03-09", 2), ("2026-03-10", 2), ("2026-03-11", 2)]
-    long = burndown(spans, day + dt.timedelta(days=400))
-    assert len(long) <= 121 and long[-1][0] == "2027-04-11"
+    long = burndown(opened, closed, now + dt.timedelta(days=396))
+    assert len(long) <= 121 and long[-1] == ("2027-04-11", 2)
 
 
 def test_lists_mask_and_meetings_group(store):
