@@ -147,8 +147,8 @@ def ours(args, server, pg_url) -> dict:
     from casework.campaigns import start_campaign
     from casework.queries import inbox
     from casework.search import record_attempt
-    from flows.deployments import apply_deployments
-    from flows.runner import CaseRunner
+    from caserunner.deployments import apply_deployments
+    from caserunner.runner import CaseRunner
     from models.codes import STAGE_ORDER
     from models.store import Case
 

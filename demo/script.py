@@ -95,7 +95,7 @@ class Demo(Story, Ending):
         from prefect import get_client
         from prefect.exceptions import ObjectNotFound
 
-        from flows.deployments import apply_deployments
+        from caserunner.deployments import apply_deployments
         from tasks import prefect_api
 
         if self.server is None:
@@ -149,7 +149,7 @@ class Demo(Story, Ending):
 
     def _run(self) -> dict[str, Any]:
         from casework.db import shared_store
-        from flows.runner import CaseRunner
+        from caserunner.runner import CaseRunner
 
         self.store = shared_store(self.store_url)
         self.store.upgrade()

@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             from casework.db import shared_store
-            from flows.deployments import apply_deployments
-            from flows.runner import CaseRunner
+            from caserunner.deployments import apply_deployments
+            from caserunner.runner import CaseRunner
 
             store = shared_store()
             store.upgrade()

@@ -1,7 +1,7 @@
 """The notification flows: the working day's messages (reminders at their cadence, escalations once per margin,
 follow-ups and phase deadlines ahead, the digest) at the digest time, and the queue drained every minute (rate
 limits, retries with backoff, claims left by a dead sender). Deployed with cron schedules in Asia/Shanghai
-(flows/deployments.py, deploy/prefect.yaml); the case runner executes their runs in-process."""
+(caserunner/deployments.py, deploy/prefect.yaml); the case runner executes their runs in-process."""
 from __future__ import annotations
 
 import datetime as dt

@@ -34,7 +34,7 @@ def sweep(env, drain: bool, drain_timeout: int) -> None:
         output.err("提示：未设置PREFECT_API_URL，只触发到期事项；安排后续事项的流程运行和修复案件流程需要Prefect服务")
     result = sweep_by_hand(store, now=env.clock(), with_prefect=with_prefect)
     if drain and with_prefect:
-        from flows.runner import CaseRunner
+        from caserunner.runner import CaseRunner
 
         runner = CaseRunner(store, runner_id="sweep", threads=1 if store.is_sqlite else 4)
         try:

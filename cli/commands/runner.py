@@ -1,4 +1,4 @@
-"""`lostcontact runner` and `lostcontact up`: thin wrappers around `flows.runner.main` (one case runner process) and
+"""`lostcontact runner` and `lostcontact up`: thin wrappers around `caserunner.runner.main` (one case runner process) and
 `deploy.up.main` (a Prefect server, our deployments with their schedules, and a runner, until Ctrl-C).
 
 Both run until stopped (Ctrl-C or SIGTERM) and log on stderr. The case store is the usual one: `--db`, else
@@ -45,7 +45,7 @@ def runner(ctx: click.Context, threads: int | None, runner_id: str | None, apply
     """运行一个案件流程执行器：取出待推进的案件，在本进程内执行其Prefect流程，直到按Ctrl-C停止。
 
     Prefect服务地址取自PREFECT_API_URL（或Prefect配置）；需要同时启动服务时请用 lostcontact up。"""
-    from flows.runner import main
+    from caserunner.runner import main
 
     from prefect.settings import PREFECT_API_URL
 

@@ -34,7 +34,7 @@ def prefect_postgres(tmp_path_factory):
 def prefect(request, store, monkeypatch, tmp_path):
     """The Prefect server that goes with the store's backend, with our deployments applied, and the settings a
     runner in this process uses."""
-    from flows.deployments import apply_deployments
+    from caserunner.deployments import apply_deployments
 
     server = request.getfixturevalue("prefect_sqlite" if store.is_sqlite else "prefect_postgres")
     monkeypatch.setenv("LOSTCONTACT_DB_URL", store.url)

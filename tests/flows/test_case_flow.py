@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from casework import runs
 from casework.followups import fire_due
-from flows.runner import CaseRunner
+from caserunner.runner import CaseRunner
 from models.catalogue import Disposition, procedure
 from models.codes import Stage, StepKind
 from models.position import base_key, pause_key

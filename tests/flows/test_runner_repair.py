@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from casework import runs
 from flows.repair import repair_sweep
-from flows.runner import CaseRunner
+from caserunner.runner import CaseRunner
 from models.position import base_key, pause_key
 from models.store import AuditEvent, Case, Notification, OutboxRow, Step
 from models.timing import utcnow
@@ -59,7 +59,7 @@ def snapshot(store) -> tuple:
 def start_runner(store, prefect, runner_id: str, threads: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PREFECT_API_URL": prefect.api_url, "LOSTCONTACT_DB_URL": store.url,
            "PREFECT_LOGGING_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "flows.runner", "--id", runner_id, "--threads", str(threads)],
+    return subprocess.Popen([sys.executable, "-m", "caserunner", "--id", runner_id, "--threads", str(threads)],
                             cwd=ROOT, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
 
 

@@ -19,7 +19,7 @@ from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from deploy.server import PrefectServer, drop_pg_database, ensure_pg_database
-from flows.deployments import apply_deployments
+from caserunner.deployments import apply_deployments
 from tests.conftest import PG_URL
 
 WAIT_SECONDS = 60

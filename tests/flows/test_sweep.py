@@ -10,7 +10,7 @@ from uuid import UUID
 from prefect import get_client
 
 from casework.followups import issue_transfer_letter
-from flows.runner import CaseRunner
+from caserunner.runner import CaseRunner
 from models.store import Case, FollowUp
 from tests.casework.drive import add_member
 from tests.cli.helpers import Cli

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from flows.notify import NOTIFY_DAILY_DEPLOYMENT, NOTIFY_QUEUE_DEPLOYMENT, notify_day, notify_queue
-from flows.runner import SCHEDULED_FLOWS
+from caserunner.runner import SCHEDULED_FLOWS
 from models.timing import LOCAL_TZ, UTC
 from tests.casework.drive import add_member, case_of, start
 
@@ -24,8 +24,11 @@ def test_deployments_are_declared_with_their_cron_in_beijing_time_and_run_by_the
     assert daily["schedules"] == [{"cron": "30 8 * * *", "timezone": "Asia/Shanghai"}]
     assert declared["notify-queue"]["schedules"] == [{"cron": "* * * * *", "timezone": "Asia/Shanghai"}]
     assert {NOTIFY_DAILY_DEPLOYMENT, NOTIFY_QUEUE_DEPLOYMENT} <= set(SCHEDULED_FLOWS)
-    source = (ROOT / "flows" / "deployments.py").read_text()
-    assert "notify_daily.to_deployment" in source and "DIGEST_CRON" in source
+    from caserunner.deployments import DEPLOYMENTS
+    from flows.notify import DIGEST_CRON, notify_daily
+
+    registered = {d.name: d for d in DEPLOYMENTS}
+    assert registered["notify-daily"].flow is notify_daily and registered["notify-daily"].cron == DIGEST_CRON
 
 
 def test_the_daily_cron_follows_the_digest_time(monkeypatch):

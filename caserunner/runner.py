@@ -35,10 +35,10 @@ from models.timing import utcnow
 from tasks import prefect_api
 
 from . import engine
-from .case import case_flow
-from .followups import daily_sweep, followup_flow, statistics_flow
-from .notify import NOTIFY_DAILY_DEPLOYMENT, NOTIFY_QUEUE_DEPLOYMENT, notify_daily, notify_flush
-from .repair import repair_sweep
+from flows.case import case_flow
+from flows.followups import daily_sweep, followup_flow, statistics_flow
+from flows.notify import NOTIFY_DAILY_DEPLOYMENT, NOTIFY_QUEUE_DEPLOYMENT, notify_daily, notify_flush
+from flows.repair import repair_sweep
 
 log = logging.getLogger("lostcontact.runner")
 
@@ -280,11 +280,11 @@ class CaseRunner:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m flows.runner`: one case runner process (see deploy/ for running several)."""
+    """`python -m caserunner`: one case runner process (see deploy/ for running several)."""
     import argparse
     import signal
 
-    parser = argparse.ArgumentParser(prog="python -m flows.runner", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m caserunner", description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=None, help="case store URL (default: LOSTCONTACT_DB_URL or the SQLite file)")
     parser.add_argument("--threads", type=int, default=None, help="segments executed at once (SQLite: 1)")
     parser.add_argument("--id", default=None, help="a stable runner name, so a restart frees its own claims at once")
