@@ -264,8 +264,10 @@ def main(argv=None) -> int:
         met = "yes" if f["p95_ms"] <= targets[kind] else "no"
         lines.append(f"| {kind} | {f['requests']} | {f['p50_ms']} | {f['p95_ms']} | {f['p99_ms']} | {targets[kind]} "
                      f"| {met} |")
-    lines += ["", f"Setup: roster import {built['roster_seconds']} s, campaign start {built['campaign_seconds']} s "
-              "(none: a store kept from an earlier run).",
+    setup = (f"Setup: roster import {built['roster_seconds']} s, campaign start {built['campaign_seconds']} s, "
+             f"moving cases on {built['move_seconds']} s." if built["roster_seconds"] is not None else
+             f"Setup skipped: the store kept in schema {schema} by an earlier run (`--schema`).")
+    lines += ["", setup,
               f"Errors: {len(result['errors'])}" + (f" (first: {result['errors'][:3]})" if result["errors"] else "")]
     (out / "web.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
