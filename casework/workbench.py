@@ -190,6 +190,15 @@ def batch_steps(session: Session, actor: Actor, *, title: str, org_id: str, now:
              "due_at": r.due_at, "late": bool(r.due_at and r.due_at < now), "case_version": r.version} for r in rows]
 
 
+def member_names_of_steps(session: Session, actor: Actor, step_ids: list[str]) -> dict[str, str]:
+    """The members a meeting's steps are about, open or not (a step decided meanwhile is still reported by name)."""
+    orgs = visible_orgs(session, actor)
+    rows = session.execute(select(Step.id, Member.name).join(Case, Case.id == Step.case_id)
+                           .join(Member, Member.id == Case.member_id)
+                           .where(Step.id.in_(step_ids[:500]), Case.branch_id.in_(orgs))).tuples().all()
+    return dict(rows)
+
+
 # ---------------------------------------------------------------- campaigns
 
 def campaigns_for(session: Session, actor: Actor) -> list[dict[str, Any]]:

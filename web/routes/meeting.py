@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from casework.dispositions import decide_step
-from casework.workbench import batch_groups, batch_steps
+from casework.workbench import batch_groups, batch_steps, member_names_of_steps
 from models.errors import Refusal
 
 from .. import render
@@ -32,6 +32,9 @@ async def meeting_decide(request: Request):
     title, org = text(form, "title", 200), text(form, "org", 64)
     shared_verdict, shared_opinion = text(form, "verdict", 10), text(form, "opinion")
     batch_id = text(form, "request_id", 100)
+    submitted = [x[:80] for x in form.getlist("step") if isinstance(x, str) and x]
+    with store_of(request).reading() as s:
+        names = member_names_of_steps(s, user.actor(), submitted)
     results = []
     for step_id in form.getlist("step"):
         if not isinstance(step_id, str) or not step_id:
@@ -50,10 +53,10 @@ async def meeting_decide(request: Request):
                         guide=text(form, "guide", 200), vote=vote_of(form),
                         expected_version=int(version) if version.isdigit() else None)
             results.append({"step_id": step_id, "case_id": step_id.rsplit("-", 1)[0], "ok": True,
-                            "verdict": verdict, "message": "已办理"})
+                            "name": names.get(step_id, ""), "verdict": verdict, "message": "已办理"})
         except Refusal as exc:
             results.append({"step_id": step_id, "case_id": step_id.rsplit("-", 1)[0], "ok": False,
-                            "verdict": verdict, "message": exc.text})
+                            "name": names.get(step_id, ""), "verdict": verdict, "message": exc.text})
     with store_of(request).reading() as s:
         groups = batch_groups(s, user.actor(), now_of(request))
         steps = batch_steps(s, user.actor(), title=title, org_id=org, now=now_of(request)) if title else []
