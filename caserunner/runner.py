@@ -38,7 +38,7 @@ from . import engine
 from flows.case import case_flow
 from flows.followups import daily_sweep, followup_flow, statistics_flow
 from flows.notify import NOTIFY_DAILY_DEPLOYMENT, NOTIFY_QUEUE_DEPLOYMENT, notify_daily, notify_flush
-from flows.repair import repair_sweep
+from tasks.repair import repair_sweep
 
 log = logging.getLogger("lostcontact.runner")
 

@@ -4,38 +4,17 @@ limits, retries with backoff, claims left by a dead sender). Deployed with cron 
 (caserunner/deployments.py, deploy/prefect.yaml); the case runner executes their runs in-process."""
 from __future__ import annotations
 
-import datetime as dt
+from prefect import flow
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from tasks.notify_tasks import digest_cron, notify_day, notify_queue
 
-from casework.db import shared_store
-from models.timing import utcnow
-from tasks.notify_tasks import digest_cron
-
-QUIET = dict(cache_policy=NO_CACHE, persist_result=False)
 DIGEST_CRON = digest_cron()  # LOSTCONTACT_DIGEST_TIME, default 08:30 (deploy/prefect.yaml declares the default)
 FLUSH_CRON = "* * * * *"
 NOTIFY_DAILY_DEPLOYMENT = "notify-daily/notify-daily"  # flow name / deployment name, as the case runner finds them
 NOTIFY_QUEUE_DEPLOYMENT = "notify-queue/notify-queue"
 
-
-def _moment(now: str | None) -> dt.datetime:
-    return dt.datetime.fromisoformat(now) if now else utcnow()
-
-
-@task(name="notify-day", retries=1, retry_delay_seconds=30, **QUIET)
-def notify_day(now: str | None) -> dict:
-    from tasks.notify_tasks import notify_day as day
-
-    return day(shared_store(), now=_moment(now))
-
-
-@task(name="notify-queue", **QUIET)
-def notify_queue(now: str | None) -> dict:
-    from tasks.notify_tasks import drain_queue
-
-    return drain_queue(shared_store(), now=_moment(now))
+__all__ = ["DIGEST_CRON", "FLUSH_CRON", "NOTIFY_DAILY_DEPLOYMENT", "NOTIFY_QUEUE_DEPLOYMENT", "notify_daily",
+           "notify_day", "notify_flush", "notify_queue"]
 
 
 @flow(name="notify-daily", persist_result=True, log_prints=False)

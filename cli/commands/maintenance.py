@@ -1,4 +1,4 @@
-"""`lostcontact sweep`: the daily sweep and the repair, by hand (`flows.repair.sweep_by_hand`).
+"""`lostcontact sweep`: the daily sweep and the repair, by hand (`tasks.repair.sweep_by_hand`).
 
 The `daily` deployment does the same on its schedule; run this after the Prefect database was lost or while nothing
 runs the schedule: every follow-up that came due fires (each once), follow-ups without a Prefect run get one, and
@@ -25,7 +25,7 @@ def sweep(env, drain: bool, drain_timeout: int) -> None:
     修复和安排运行需要Prefect服务（PREFECT_API_URL）；未设置时只触发到期事项。可重复运行，每项只办理一次。"""
     from prefect.settings import PREFECT_API_URL
 
-    from flows.repair import sweep_by_hand
+    from tasks.repair import sweep_by_hand
 
     store = env.store()
     os.environ["LOSTCONTACT_DB_URL"] = store.url  # the tasks find the store through it, as in the runner

@@ -17,7 +17,7 @@ from prefect import get_client
 from sqlalchemy import func, select
 
 from casework import runs
-from flows.repair import repair_sweep
+from tasks.repair import repair_sweep
 from caserunner.runner import CaseRunner
 from models.position import base_key, pause_key
 from models.store import AuditEvent, Case, Notification, OutboxRow, Step

@@ -12,9 +12,12 @@ from sqlalchemy import select
 
 from casework import runs
 from casework.db import Store
+from casework.followups import fire_due
 from models.position import base_key
 from models.position import pause_key as encode
 from models.store import OutboxRow
+
+from .case_tasks import sync_followup_runs
 
 STUCK_AFTER = dt.timedelta(minutes=10)  # a run "running" longer than this had its runner die under it
 
@@ -69,9 +72,6 @@ def sweep_by_hand(store: Store, *, now: dt.datetime, with_prefect: bool = True) 
     wiped or while the scheduler is down: fire the follow-ups that came due, give the follow-ups that have no
     Prefect run their run, and replay every case whose run is behind the store. Without a Prefect server
     (`with_prefect=False`) only the follow-ups fire; the rest needs the server."""
-    from casework.followups import fire_due
-    from tasks.case_tasks import sync_followup_runs
-
     fired = fire_due(store, now)
     out: dict = {"now": now.isoformat(), "fired": fired, "scheduled": None, "repaired": None}
     if with_prefect:
