@@ -48,6 +48,7 @@ class Store:
 
     def upgrade(self) -> None:
         """Create or upgrade the schema to the newest migration."""
+        # Alembic costs ~190 ms to import and is needed only when a schema is created or moved: not at every start.
         from migrations import upgrade
 
         upgrade(self.engine)
