@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .catalogue import Column, Contact, Disposition, Procedure, StepSpec, procedure
+from .catalogue import Column, Contact, Disposition, Procedure, StepSpec, procedure, procedures
 from .codes import STAGE_ORDER, Action, Body, CaseState, MemberKind, Outcome, Role, Stage, Verdict
 from .errors import Refusal
 from .timing import suspension_review_due
@@ -73,8 +73,6 @@ PROPOSAL_STATES = {CaseState.CONTACTED, CaseState.UNREACHABLE, CaseState.SUSPEND
 
 def eligible(facts: CaseFacts, now: dt.datetime) -> list[Procedure]:
     """The procedures that may be proposed for this case now."""
-    from .catalogue import procedures
-
     out = []
     for p in procedures(facts.catalogue_version):
         try:
