@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.orgs import descendants
-from models.codes import OrgKind, Role
+from casework.orgs import descendants, org_chain, org_names
+from models.codes import Role
 from models.store import Campaign, Case, DispositionRow, Member, Organisation, Person, PersonRole
 
 
@@ -62,25 +62,12 @@ class Unit:
 
 
 def unit_of(session: Session, branch_id: str) -> Unit:
-    """Walks the tree upwards from the branch: the first base committee above it and the department above that."""
-    names: dict[str, tuple[str, str, str | None]] = {
-        oid: (name, kind.value if hasattr(kind, "value") else str(kind), parent)
-        for oid, name, kind, parent in session.execute(
-            select(Organisation.id, Organisation.name, Organisation.kind, Organisation.parent_id))}
-    branch = names.get(branch_id, (branch_id, "branch", None))
-    base = upper = ""
-    seen: set[str] = set()
-    current = branch[2]
-    while current and current in names and current not in seen:
-        seen.add(current)
-        name, kind, parent = names[current]
-        if kind == OrgKind.BASE_COMMITTEE.value and not base:
-            base = name
-        elif kind == OrgKind.DEPARTMENT.value and base and not upper:
-            upper = name
-            break
-        current = parent
-    return Unit(branch[0], base, upper)
+    """The branch's base committee and the department above it, by name: the same chain the steps are routed by
+    (casework.orgs.org_chain), so a form's heading names the bodies that decided."""
+    chain = org_chain(session, branch_id)
+    names = org_names(session, [chain.branch, chain.base_committee, chain.upper_department])
+    return Unit(names.get(chain.branch, chain.branch), names.get(chain.base_committee or "", ""),
+                names.get(chain.upper_department or "", ""))
 
 
 @dataclass(frozen=True)
