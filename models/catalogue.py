@@ -96,12 +96,33 @@ class Effects:
     naming any procedure: adding a procedure of an existing shape touches this catalogue only."""
 
     contact: Contact | None = None  # the search result the case carries once the procedure takes effect
-    suspends: bool = False  # membership suspended from the day it takes effect (the two-year review counts from it)
+    suspends: bool = False  # suspended as unreachable: the case's two-year review counts from the day it takes effect
+    suspends_membership: bool = False  # the member's standing becomes suspended (停止党籍), abroad or unreachable
     cancels: tuple[FollowUpKind, ...] = ()  # follow-ups a proposal of it cancels (a restoration: the review)...
     cancel_note: str = ""  # ...and the note they are cancelled with
     restores_on_withdrawal: tuple[FollowUpKind, ...] = ()  # scheduled again when the proposal is withdrawn
     returns_to_judgement_after: Disposition | None = None  # withdrawn after this completed: back to its judgement
     period: Period | None = None  # a time window the proposal sets
+    reactivates: bool = False  # a suspended membership is active again, and the day it takes effect is a contact
+
+
+@dataclass(frozen=True)
+class SuspensionWindow:
+    """For a suspended membership: a procedure allowed only before the two years are up, or only from that day
+    [000 §4]. The refusal names the day; `{due}` in the message is replaced by it."""
+
+    before_due: bool
+    refusal_code: str
+    refusal: str
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """When a procedure may be proposed, beyond the search result and the kind of member it applies to."""
+
+    during_correction: bool = False  # may be proposed while a correction period runs [003 #5]
+    managed_elsewhere: bool = False  # only for a member the search found managed by another organisation
+    suspension_window: SuspensionWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +141,7 @@ class Procedure:
     removal: bool = False  # a removal from the party: watched for rushed mass dispositions [001 §4]
     source: str = ""
     effects: Effects = field(default_factory=Effects)
+    eligibility: Eligibility = field(default_factory=Eligibility)
 
     @property
     def title(self) -> str:
@@ -153,7 +175,7 @@ _SUSPENDED = frozenset({Contact.SUSPENDED})
 _FULL = frozenset({MemberKind.FULL})
 _PROBATIONARY = frozenset({MemberKind.PROBATIONARY})
 
-_SUSPENDING = Effects(contact=Contact.SUSPENDED, suspends=True)
+_SUSPENDING = Effects(contact=Contact.SUSPENDED, suspends=True, suspends_membership=True)
 
 _APPROVAL_FORM = "《处置不合格党员审批表》"
 _WRITTEN_RECORD = "综合性写实材料（含调查核实情况）"
@@ -223,6 +245,7 @@ PROCEDURES_2018: tuple[Procedure, ...] = (
     Procedure(
         Disposition.SUSPEND_ABROAD, "3", "出国（境）长期定居党员", _CONTACTED, _ABROAD_STEPS,
         (_ABROAD_FORM, _OTHER), Column.E, member_kinds=_FULL, source="003 #3",
+        effects=Effects(suspends_membership=True),
     ),
     Procedure(
         Disposition.CORRECT_IN_TIME, "4", "初步认定为不合格的党员，有继续留在党内意愿、愿意接受教育并决心改正的",
@@ -245,6 +268,7 @@ PROCEDURES_2018: tuple[Procedure, ...] = (
         Disposition.PERSUADE_WITHDRAW, "5", "为达到个人目的以退党相要挟，经教育不改的；或限期改正期满后仍无转变的",
         _CONTACTED, _REMOVAL_STEPS, _REMOVAL_MATERIALS, Column.H, removal=True, source="003 #5",
         effects=Effects(returns_to_judgement_after=Disposition.CORRECT_IN_TIME),
+        eligibility=Eligibility(during_correction=True),  # the correction period ended without change
     ),
     Procedure(
         Disposition.SELF_ABANDONMENT, "6",
@@ -285,6 +309,7 @@ PROCEDURES_2018: tuple[Procedure, ...] = (
                      effective=True),
         ),
         ("开除党籍处分决定书",), Column.M, column_unreachable=Column.V, removal=True, source="002 annex 5",
+        eligibility=Eligibility(during_correction=True),  # a disciplinary decision does not wait for the period
     ),
     Procedure(
         Disposition.RELATION_SETTLED, "—", "失联期间已经纳入其他党组织管理的，与该党组织衔接理顺组织关系",
@@ -295,6 +320,7 @@ PROCEDURES_2018: tuple[Procedure, ...] = (
                      effective=True),
         ),
         ("管理党组织出具的证明材料",), Column.C_OTHER, source="004 (二); DOMAIN §4",
+        eligibility=Eligibility(managed_elsewhere=True),
     ),
     Procedure(
         Disposition.SUSPEND_UNREACHABLE, "9", "经多方努力确实无法取得联系", _UNREACHABLE, _SUSPENSION_STEPS,
@@ -314,6 +340,8 @@ PROCEDURES_2018: tuple[Procedure, ...] = (
         _SUSPENDED, _REMOVAL_STEPS,
         ("党员查找联系记录", "《停止党籍审批表》及有关记录", _APPROVAL_FORM, _WRITTEN_RECORD, _OTHER),
         Column.Q, removal=True, source="003 #10",
+        eligibility=Eligibility(suspension_window=SuspensionWindow(
+            False, "suspension_too_recent", "停止党籍未满两年（满两年之日为{due}），不能按自行脱党予以除名")),
     ),
     Procedure(
         Disposition.CANCEL_PROBATIONARY_UNREACHABLE, "11", "经多方努力确实无法取得联系或出国（境）定居的预备党员",
@@ -332,7 +360,10 @@ PROCEDURES_2018: tuple[Procedure, ...] = (
         ("本人书面恢复党籍申请", _WRITTEN_RECORD), Column.C_OTHER, source="000 §4",
         # Applied for inside the two years, the review no longer removes the member [000 §4]; withdrawn, it does.
         effects=Effects(contact=Contact.CONTACTED, cancels=(FollowUpKind.TWO_YEAR_REVIEW,),
-                        cancel_note="本人已书面申请恢复党籍", restores_on_withdrawal=(FollowUpKind.TWO_YEAR_REVIEW,)),
+                        cancel_note="本人已书面申请恢复党籍", restores_on_withdrawal=(FollowUpKind.TWO_YEAR_REVIEW,),
+                        reactivates=True),
+        eligibility=Eligibility(suspension_window=SuspensionWindow(
+            True, "restoration_too_late", "停止党籍已满两年（{due}），不能恢复党籍")),
     ),
 )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .catalogue import Disposition
+from .catalogue import CURRENT_VERSION, Disposition, procedure
 from .codes import LabelledEnum
 
 
@@ -28,27 +28,21 @@ class MemberStatus(LabelledEnum):
     TRANSFERRED = "transferred", "组织关系已转出"
 
 
-_OUT = {
-    Disposition.PERSUADE_WITHDRAW, Disposition.SELF_ABANDONMENT, Disposition.VOLUNTARY_WITHDRAWAL,
-    Disposition.CANCEL_PROBATIONARY, Disposition.NON_RECOGNITION, Disposition.EXPULSION,
-    Disposition.REMOVAL_AFTER_SUSPENSION, Disposition.CANCEL_PROBATIONARY_UNREACHABLE,
-}
-_SUSPENDED = {Disposition.SUSPEND_ABROAD, Disposition.SUSPEND_UNREACHABLE, Disposition.SUSPEND_ABROAD_UNREACHABLE}
-
-
 @dataclass(frozen=True)
 class MemberEffect:
     status: MemberStatus | None = None  # None: the status stays
     contact: bool = False  # the effective date is a contact with the organisation
 
 
-def effect_of(code: Disposition) -> MemberEffect:
-    """What a disposition, once in effect, writes on the member."""
-    if code in _OUT:
+def effect_of(code: Disposition, version: str = CURRENT_VERSION) -> MemberEffect:
+    """What a disposition, once in effect, writes on the member, as its catalogue entry declares: a removal takes the
+    member out of the party, a suspension suspends, a restoration makes the membership active again."""
+    proc = procedure(code, version)
+    if proc.removal:
         return MemberEffect(MemberStatus.OUT)
-    if code in _SUSPENDED:
+    if proc.effects.suspends_membership:
         return MemberEffect(MemberStatus.SUSPENDED)
-    if code is Disposition.RESTORE_MEMBERSHIP:
+    if proc.effects.reactivates:
         return MemberEffect(MemberStatus.ACTIVE, contact=True)
     return MemberEffect()
 

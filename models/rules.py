@@ -87,7 +87,8 @@ def check_proposal(facts: CaseFacts, proc: Procedure, now: dt.datetime) -> None:
     if facts.state not in PROPOSAL_STATES:
         raise Refusal("not_awaiting_proposal", f"案件当前状态为“{facts.state.label}”，不能提出处置意见",
                       "003", state=facts.state.value)
-    if facts.state is CaseState.CORRECTING and proc.code not in (Disposition.PERSUADE_WITHDRAW, Disposition.EXPULSION):
+    when = proc.eligibility
+    if facts.state is CaseState.CORRECTING and not when.during_correction:
         raise Refusal("correcting", "限期改正期间只能在期满评估仍无转变后提出劝退，或登记开除党籍决定", "003 #5")
     if facts.contact not in proc.applies_to:
         applies = "、".join(c.label for c in proc.applies_to)
@@ -98,18 +99,15 @@ def check_proposal(facts: CaseFacts, proc: Procedure, now: dt.datetime) -> None:
             raise Refusal("probationary", f"预备党员不适用“{proc.title}”：无法取得联系或出国（境）定居的预备党员应取消预备党员资格",
                           "000 §4")
         raise Refusal("not_probationary", f"“{proc.title}”只适用于预备党员", proc.source)
-    if proc.code is Disposition.RELATION_SETTLED and not facts.managed_elsewhere:
-        raise Refusal("not_managed_elsewhere", "只有查找结果为“已纳入其他党组织管理”的党员才能理顺组织关系", "004 (二)")
-    if proc.code in (Disposition.REMOVAL_AFTER_SUSPENSION, Disposition.RESTORE_MEMBERSHIP):
+    if when.managed_elsewhere and not facts.managed_elsewhere:
+        raise Refusal("not_managed_elsewhere", f"“{proc.title}”只适用于查找结果为“已纳入其他党组织管理”的党员", proc.source)
+    window = when.suspension_window
+    if window is not None:
         if facts.suspended_at is None:
             raise Refusal("not_suspended", "本案没有因无法取得联系而停止党籍的记录", "000 §4")
         due = suspension_review_due(facts.suspended_at)
-        if proc.code is Disposition.REMOVAL_AFTER_SUSPENSION and now < due:
-            raise Refusal("suspension_too_recent",
-                          f"停止党籍未满两年（满两年之日为{due.date().isoformat()}），不能按自行脱党予以除名", "000 §4",
-                          due=due.isoformat())
-        if proc.code is Disposition.RESTORE_MEMBERSHIP and now >= due:
-            raise Refusal("restoration_too_late", f"停止党籍已满两年（{due.date().isoformat()}），不能恢复党籍", "000 §4",
+        if (now < due) != window.before_due:
+            raise Refusal(window.refusal_code, window.refusal.format(due=due.date().isoformat()), "000 §4",
                           due=due.isoformat())
 
 

@@ -77,15 +77,43 @@ def test_versions_are_kept_apart():
 
 
 def test_casework_names_no_procedure():
-    """What a procedure does is declared in the catalogue (Effects, STARTED_BY); casework applies it by data."""
+    """What a procedure does is declared in the catalogue (Effects, Eligibility, STARTED_BY); casework applies it, and
+    the rules and the member's standing derive from it, by data."""
     import re
     from pathlib import Path
 
-    casework = Path(__file__).resolve().parents[2] / "casework"
-    named = [f"{p.name}:{n}" for p in casework.glob("*.py")
+    root = Path(__file__).resolve().parents[2]
+    files = [*(root / "casework").glob("*.py"), root / "models" / "rules.py", root / "models" / "membership.py"]
+    named = [f"{p.name}:{n}" for p in files
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
              if re.search(r"Disposition\.[A-Z_]+", line)]
     assert named == []
+
+
+def test_what_each_procedure_writes_on_the_member():
+    """[000 §4] [003]: removals take the member out of the party, suspensions suspend, a restoration reactivates and
+    counts as a contact; the others leave the standing as it is."""
+    from models.membership import MemberStatus, effect_of
+
+    out = {Disposition.PERSUADE_WITHDRAW, Disposition.SELF_ABANDONMENT, Disposition.VOLUNTARY_WITHDRAWAL,
+           Disposition.CANCEL_PROBATIONARY, Disposition.NON_RECOGNITION, Disposition.EXPULSION,
+           Disposition.REMOVAL_AFTER_SUSPENSION, Disposition.CANCEL_PROBATIONARY_UNREACHABLE}
+    suspended = {Disposition.SUSPEND_ABROAD, Disposition.SUSPEND_UNREACHABLE, Disposition.SUSPEND_ABROAD_UNREACHABLE}
+    for code in Disposition:
+        effect = effect_of(code)
+        expected = (MemberStatus.OUT if code in out else MemberStatus.SUSPENDED if code in suspended
+                    else MemberStatus.ACTIVE if code is Disposition.RESTORE_MEMBERSHIP else None)
+        assert effect.status is expected, code
+        assert effect.contact is (code is Disposition.RESTORE_MEMBERSHIP), code
+
+
+def test_when_a_procedure_may_be_proposed_is_declared():
+    during = {p.code for p in procedures() if p.eligibility.during_correction}
+    assert during == {Disposition.PERSUADE_WITHDRAW, Disposition.EXPULSION}  # [003 #5]
+    assert [p.code for p in procedures() if p.eligibility.managed_elsewhere] == [Disposition.RELATION_SETTLED]
+    windows = {p.code: p.eligibility.suspension_window.before_due for p in procedures()
+               if p.eligibility.suspension_window}
+    assert windows == {Disposition.RESTORE_MEMBERSHIP: True, Disposition.REMOVAL_AFTER_SUSPENSION: False}  # [000 §4]
 
 
 def test_effects_are_declared_where_the_seeds_put_them():
