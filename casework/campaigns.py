@@ -15,7 +15,8 @@ from models.store import Campaign, CampaignPhaseRow, Case, FollowUp
 from models.text import checked_arguments
 from models.timing import LOCAL_TZ, UTC, local_midnight
 
-from .membership import open_case, why_not_open
+from .membership import why_not_open
+from .opening import Opening, hold_case_openings, open_cases, open_cases_of
 from .orgs import get_org, org_names
 from .roster import lost_contact_members
 from .uow import Work, action
@@ -70,9 +71,10 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
                        created_at=work.now))
     s.flush()
 
-    already_open = dict(s.execute(select(Case.member_id, Case.id).where(Case.state != CaseState.CLOSED))
-                        .tuples().all())
-    opened, skipped = [], []
+    hold_case_openings(s)
+    already_open = open_cases_of(s)
+    openings: list[Opening] = []
+    skipped = []
     members = lost_contact_members(s, org_id, start)
     for n, member in enumerate(members, start=1):
         skip = why_not_open(member, already_open.get(member.id))
@@ -80,10 +82,10 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
             skipped.append({"member_id": member.id, "name": member.name, "code": skip.code, "reason": skip.reason,
                             "open_case": already_open.get(member.id)})
             continue
-        case = open_case(work, member, case_id=f"{campaign_id}-{n:05d}", campaign_id=campaign_id,
-                         base_committee_id=org_id, lost_reasons=member.situation.label if member.situation else None,
-                         cause={"opened_by": "campaign", "campaign_id": campaign_id, "start_date": start})
-        opened.append(case.id)
+        openings.append(Opening(member, f"{campaign_id}-{n:05d}",
+                                member.situation.label if member.situation else None))
+    opened = open_cases(work, openings, base_committee_id=org_id, campaign_id=campaign_id,
+                        cause={"opened_by": "campaign", "campaign_id": campaign_id, "start_date": start})
     work.audit(org_id=org_id, campaign_id=campaign_id, start_date=start, opened=len(opened), skipped=len(skipped))
     return {"campaign_id": campaign_id, "start_date": start.isoformat(), "cases_opened": len(opened),
             "case_ids": opened, "skipped": skipped}
