@@ -72,8 +72,13 @@ class PrefectServer:
     """A `prefect server start` subprocess on loopback."""
 
     def __init__(self, *, home: Path, database_url: str | None = None, port: int | None = None, ui: bool = False,
-                 scheduler: bool = True, log_path: Path | None = None):
+                 scheduler: bool = True, log_path: Path | None = None, services: bool = True,
+                 extra_env: dict[str, str] | None = None):
+        """`services=False` starts the API alone (`--no-services`): one of several API servers, with the background
+        services in a process of their own (deploy/cluster.py). `extra_env`: settings on top of ours (Redis)."""
         self.home = Path(home)
+        self.services = services
+        self.extra_env = dict(extra_env or {})
         self.database_url = database_url or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}"
         self.port = port or free_port()
         self.ui = ui
@@ -94,15 +99,26 @@ class PrefectServer:
             "PREFECT_UI_ENABLED": "true" if self.ui else "false",
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "true" if self.scheduler else "false",
         })
+        env.update(self.extra_env)
         env.pop("PREFECT_API_URL", None)
         return env
 
     def start(self, timeout: float = 120) -> PrefectServer:
+        return self.launch().wait_healthy(timeout)
+
+    def launch(self) -> PrefectServer:
+        """Start the process without waiting for it (several servers start side by side; then `wait_healthy`)."""
         self.home.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        if not self.services:
+            command.append("--no-services")
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(command, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        return self
+
+    def wait_healthy(self, timeout: float = 120) -> PrefectServer:
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
