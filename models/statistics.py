@@ -96,7 +96,10 @@ def pocket_counted_from(last_contact: dt.date | None, letter_issued_on: dt.date)
     months run from the later of the last recorded contact and the letter's issue date. Until then the case is in
     no column; from then on it stands in the column its search and disposition put it in (W while searching)."""
     last = max(d for d in (last_contact, letter_issued_on) if d is not None)
-    return last + relativedelta(months=LOST_CONTACT_MONTHS)
+    counted = last + relativedelta(months=LOST_CONTACT_MONTHS)
+    # Six months on from a day the month has not (Aug 31 -> Feb 28) is clamped to the month's end, a day on which the
+    # six-month test does not yet hold (its cutoff, Feb 28 - 6 months, is Aug 28): it holds from the next day.
+    return counted if counted.day == last.day else counted + dt.timedelta(days=1)
 
 
 NEVER = dt.date.max  # `counted_from` of a pocket case whose member was found before six months had passed
