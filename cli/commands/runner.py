@@ -82,10 +82,16 @@ def runner(ctx: click.Context, threads: int | None, runner_id: str | None, apply
 @click.option("--statistics-org", multiple=True, metavar="ORG", help="按季度生成统计表的基层党委（可重复）")
 @click.option("--web-port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="网页服务的端口（0：不启动网页服务）")
+@click.option("--api-servers", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Prefect API服务个数（大于1时按Prefect多服务方式启动，需PostgreSQL和Redis）")
+@click.option("--runners", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="案件流程执行器进程数（大于1时同上，各执行器分别连接一个API服务）")
+@click.option("--redis-url", metavar="URL", envvar="LOSTCONTACT_REDIS_URL", default=None,
+              help="多服务方式使用的Redis（默认：本机6379端口有应答则用之，否则在--home下启动一个）")
 @db_option()
 @click.pass_context
 def up(ctx: click.Context, port: int, prefect_db: str | None, home: str, threads: int | None,
-       statistics_org: tuple[str, ...], web_port: int) -> int:
+       statistics_org: tuple[str, ...], web_port: int, api_servers: int, runners: int, redis_url: str | None) -> int:
     """一条命令运行全部服务：Prefect服务、部署、网页服务和案件流程执行器。
 
     Prefect服务已在PREFECT_API_URL或--port应答时直接使用，否则在本机启动一个；注册带定时计划的部署；
@@ -101,6 +107,9 @@ def up(ctx: click.Context, port: int, prefect_db: str | None, home: str, threads
         argv += ["--threads", str(threads)]
     for org in statistics_org:
         argv += ["--statistics-org", org]
+    argv += ["--api-servers", str(api_servers), "--runners", str(runners)]
+    if redis_url:
+        argv += ["--redis-url", redis_url]
     return main(argv)
 
 

@@ -1,6 +1,6 @@
-"""Prefect's multi-server set-up for the scale tests: a private redis-server, a Prefect database of this process's own
-on the test PostgreSQL, two API servers (`--no-services`) and one background-services process (deploy/cluster.py);
-started once per module, stopped and dropped after it."""
+"""For the scale tests: a private redis-server (Prefect's stream names are fixed, so a set-up of its own), a Prefect
+database of this process's own on the test PostgreSQL (dropped after the module), the PostgreSQL case store with the
+test organisation tree."""
 from __future__ import annotations
 
 import os
@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
-from deploy.cluster import PrefectCluster, RedisServer
-from deploy.server import drop_pg_database, ensure_pg_database
-from tests.conftest import PG_URL, ORG_TREE, T0, _new_installation, _truncate
+from deploy.cluster import RedisServer
+from deploy.server import drop_pg_database
+from tests.conftest import ORG_TREE, PG_URL, T0, _new_installation, _truncate
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +23,11 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, redis_server):
+def prefect_db():
+    """A postgresql:// URL naming a database that does not exist yet (`lostcontact up` creates it)."""
     name = f"prefect_scale_{os.getpid()}"
     drop_pg_database(PG_URL, name)
-    c = PrefectCluster(home=tmp_path_factory.mktemp("prefect-cluster"), database_url=ensure_pg_database(PG_URL, name),
-                       redis_url=redis_server.url, api_servers=2, scheduler=False).start()
-    yield c
-    c.stop()
+    yield f"{PG_URL.rsplit('/', 1)[0]}/{name}"
     drop_pg_database(PG_URL, name)
 
 

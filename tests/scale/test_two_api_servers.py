@@ -1,18 +1,25 @@
-"""Cases progress on Prefect's multi-server set-up: two API servers (`--no-services`) on one PostgreSQL database, one
-background-services process, Redis for messaging (prefect-redis), and two case runner processes, each talking to its
-own API server. A campaign opens the cases, both runners take the runs to their first suspend, then two rounds of
-decisions (each sent twice, as a retried request) move every case on; afterwards nothing is lost or duplicated, in
-the store or in Prefect. About a minute: the set-up starts once for the module (migrations, three Prefect processes),
-the two runners once for the test."""
+"""Cases progress on Prefect's multi-server set-up, started by the command an operator uses: `lostcontact up
+--api-servers 2 --runners 2`: two API servers (`--no-services`) on one PostgreSQL database, one background-services
+process, Redis for messaging (prefect-redis), and two case runner processes, each talking to its own API server.
+A campaign opens the cases, both runners take the runs to their first suspend, then two rounds of decisions (each
+sent twice, as a retried request would be) move every case on; afterwards nothing is lost or duplicated, in the store
+or in Prefect, and SIGTERM stops the whole set-up. About a minute and a half on a busy 2-core machine."""
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from uuid import UUID
 
 import httpx
+import psycopg
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
@@ -22,8 +29,7 @@ from sqlalchemy import func, select
 
 from casework import runs
 from casework.search import record_attempt
-from caserunner.deployments import apply_deployments
-from deploy.cluster import RunnerProcess
+from deploy.server import free_port, healthy
 from models.codes import STAGE_ORDER
 from models.position import base_key, pause_key
 from models.store import AuditEvent, Case, Notification, OutboxRow, Attempt, Step
@@ -36,13 +42,39 @@ CASES = 30
 ROUNDS = 2  # decisions per case after its first suspend: 1 + ROUNDS segments per run
 
 
-def wait_drained(store, runners, timeout: float = 150) -> None:
+RUNNERS = ("up-0", "up-1")  # deploy/up.py names runner i "up-i" and puts it on API server i mod 2
+
+
+def two_free_ports() -> int:
+    """A port P with P + 1 free too (`up` puts its API servers on consecutive ports)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no two consecutive free ports")
+
+
+def serving(runner_id: str) -> bool:
+    """The runner's LISTEN connection to the case store is open (its connections carry its id: PGAPPNAME)."""
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND query LIKE 'LISTEN %%'",
+                            (runner_id,)).fetchone() is not None
+
+
+def wait_for(what, condition, up: subprocess.Popen, log, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
-    while runs.pending_count(store) and time.monotonic() < deadline:
-        dead = [r.runner_id for r in runners if not r.alive()]
-        assert not dead, f"runner(s) {dead} died: " + " ".join(r.log_path.read_text()[-2000:] for r in runners)
-        time.sleep(0.2)
-    assert runs.pending_count(store) == 0, "outbox not drained: " + runners[0].log_path.read_text()[-3000:]
+    while not condition():
+        assert up.poll() is None, f"lostcontact up exited ({up.returncode}) before {what}: " + log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{what}: not within {timeout}s; " + log.read_text()[-3000:]
+        time.sleep(0.3)
+
+
+def wait_drained(store, up: subprocess.Popen, log, timeout: float = 150) -> None:
+    wait_for("the outbox drained", lambda: runs.pending_count(store) == 0, up, log, timeout)
 
 
 def suspended_events(api_url: str, resource_ids: list[str]) -> Counter:
@@ -66,35 +98,47 @@ def decide(store, case_id: str, round_: int):
                           witness="李四", outcome="not_found")
 
 
-def test_two_api_servers_two_runners_nothing_lost_or_duplicated(cluster, pg_orgs, tmp_path):
+def test_two_api_servers_two_runners_nothing_lost_or_duplicated(redis_server, prefect_db, pg_orgs, tmp_path):
     store = pg_orgs
-    server_a, server_b = cluster.api_urls
-    with temporary_settings(updates={PREFECT_API_URL: server_a}):
-        apply_deployments(with_schedules=False)
-    results, archive = tmp_path / "results", tmp_path / "archive"
-    runners = [RunnerProcess(runner_id=f"scale-{i}", api_url=url, store_url=store.url, threads=4, results_dir=results,
-                             log_path=tmp_path / f"runner-{i}.log", extra_env={"LOSTCONTACT_ARCHIVE_DIR": str(archive)})
-               for i, url in enumerate((server_a, server_b))]
+    port = two_free_ports()
+    server_a, server_b = (f"http://127.0.0.1:{p}/api" for p in (port, port + 1))
+    env = {**os.environ, "LOSTCONTACT_DB_URL": store.url, "LOSTCONTACT_ARCHIVE_DIR": str(tmp_path / "archive"),
+           "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env.pop("PREFECT_API_URL", None)
+    log = tmp_path / "up.log"
+    with open(log, "ab") as out:
+        up = subprocess.Popen([str(Path(sys.executable).parent / "lostcontact"), "up", "--api-servers", "2",
+                               "--runners", "2", "--threads", "4", "--port", str(port), "--web-port", "0", "--home",
+                               str(tmp_path / "prefect"), "--prefect-db", prefect_db, "--redis-url", redis_server.url],
+                              env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        for r in runners:
-            r.start()
-        for r in runners:  # both idle and listening before the campaign: the work is theirs to share
-            r.wait_serving(PG_URL)
+        wait_for("both API servers answer", lambda: healthy(server_a) and healthy(server_b), up, log)
+        for runner_id in RUNNERS:  # both idle and listening before the campaign: the work is theirs to share
+            wait_for(f"runner {runner_id} serves", lambda: serving(runner_id), up, log)
         for i in range(CASES):
             add_member(store, name=f"成员{i:02d}", branch="B1")
         case_ids = start(store, campaign_id=f"S{uuid.uuid4().hex[:6]}").case_ids
         assert len(case_ids) == CASES
-        wait_drained(store, runners)
+        wait_drained(store, up, log)
         for round_ in range(ROUNDS):
             with ThreadPoolExecutor(8) as pool:  # every decision sent twice at once, as a double submission would
-                answers = list(pool.map(lambda c: decide(store, c[0], round_), [(c,) for c in case_ids for _ in "12"]))
+                answers = list(pool.map(lambda c: decide(store, c, round_), [c for c in case_ids for _ in "12"]))
             assert all(a.open_step for a in answers)
             assert sum(a.replayed for a in answers) == CASES  # each decision's second sending answered, not applied
-            wait_drained(store, runners)
+            wait_drained(store, up, log)
+        check_store(store, case_ids)
+        check_prefect(store, case_ids, server_a, server_b)
+        up.send_signal(signal.SIGTERM)  # the operator's Ctrl-C: everything it started stops with it
+        assert up.wait(90) == 0, log.read_text()[-3000:]
+        assert not healthy(server_a) and not healthy(server_b)
+        assert not any(serving(r) for r in RUNNERS)
     finally:
-        for r in runners:
-            r.stop()
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
 
+
+def check_store(store, case_ids) -> None:
     with store.reading() as s:
         # Every decision applied once: one attempt per case and round, despite the double submissions.
         attempts = Counter(s.scalars(select(Attempt.case_id)))
@@ -106,13 +150,16 @@ def test_two_api_servers_two_runners_nothing_lost_or_duplicated(cluster, pg_orgs
         assert len(rows) == CASES * (1 + ROUNDS)
         assert {(r.tries, r.last_error) for r in rows} == {(1, None)}
         by_runner = Counter(r.claimed_by for r in rows)
-        assert set(by_runner) == {"scale-0", "scale-1"}, by_runner  # both API servers carried runs
+        assert set(by_runner) == set(RUNNERS), by_runner  # both API servers carried runs
         # No duplicate notifications: one message per step and person.
         notes = s.scalar(select(func.count()).select_from(Notification))
         assert notes == s.scalar(select(func.count(func.distinct(Notification.dedupe_key))))
         assert s.scalar(select(func.count()).select_from(Step)) >= CASES * (1 + ROUNDS)
-        expected = {cid: (s.get(Case, cid).flow_run_id, runs.position(s, cid).wait_key) for cid in case_ids}
 
+
+def check_prefect(store, case_ids, server_a: str, server_b: str) -> None:
+    with store.reading() as s:
+        expected = {cid: (s.get(Case, cid).flow_run_id, runs.position(s, cid).wait_key) for cid in case_ids}
     with temporary_settings(updates={PREFECT_API_URL: server_b}), get_client(sync_client=True) as client:
         # One case run each in Prefect, as many as the cases: no run created twice.
         assert client.count_flow_runs(deployment_filter=DeploymentFilter(
@@ -135,4 +182,3 @@ def test_two_api_servers_two_runners_nothing_lost_or_duplicated(cluster, pg_orgs
             break
         time.sleep(1)
     assert got == expected_events
-    assert cluster.services.alive()
