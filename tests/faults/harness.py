@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from casework import runs
 from casework.campaigns import start_campaign
+from casework.deliveries import Desk
 from casework.dispositions import decide_step, file_material, propose_disposition
 from casework.search import record_attempt
 from deploy.server import PrefectServer, free_port
@@ -34,6 +35,8 @@ from models.codes import STAGE_ORDER, Body, Stage, StepKind, StepStatus
 from models.errors import Refusal
 from models.position import base_key, pause_key
 from models.store import Attempt, AuditEvent, DispositionRow, Notification, OutboxRow, RequestRecord, Step
+from models.timing import utcnow
+from notifications.sending import flush
 from tests.casework.drive import ACTOR, VOTE_PASSED, add_member, open_step
 from tests.conftest import T0
 
@@ -235,6 +238,13 @@ def sweep_by_hand(env: dict[str, str], now) -> dict:
     return json.loads(done.stdout)["repaired"]
 
 
+def flush_queue(store) -> dict:
+    """What the notify-queue deployment does on its schedule (flows/notify.py): send the messages queued but not
+    sent, e.g. by a runner killed between queueing them and sending them. A claim cut off mid-send (`sending`) is
+    left alone: the sender takes it again only after its lease (notifications/sending.py)."""
+    return flush(Desk(store), now=utcnow()).as_dict()
+
+
 def segments_done(store) -> int:
     """Outbox rows the runner has finished: how the loop knows a (re)started process is at work again."""
     with store.reading() as s:
@@ -329,7 +339,7 @@ def notifications_once(store, posts: list[dict]) -> dict:
     }
 
 
-def outbox_errors(store) -> Counter:
+def outbox_claims(store) -> dict[int, int]:
+    """Outbox rows by the number of claims they took: more than one means a try was cut off and taken again."""
     with store.reading() as s:
-        return Counter((e or "").split(":")[0] for e in s.scalars(
-            select(OutboxRow.last_error).where(OutboxRow.last_error.is_not(None))))
+        return {int(k): int(v) for k, v in s.execute(select(OutboxRow.tries, func.count()).group_by(OutboxRow.tries))}

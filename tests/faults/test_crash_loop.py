@@ -8,8 +8,8 @@ random points and starts it again. Afterwards, and after the repair sweep:
 - no notification is sent twice: the real path (Apprise json:// to a loopback HTTP receiver, one channel per
   person) delivers no message twice, and the store holds one row per dedupe key.
 
-CI: 20 kills (fewer with LOSTCONTACT_CRASH_KILLS), 3-4 minutes on the shared two cores. The long run, whose last result is in
-benchmarks/results/crash_loop.{json,md}:
+CI: 20 kills (fewer with LOSTCONTACT_CRASH_KILLS), 3-4 minutes on the shared two cores. The long run, whose last
+result is in benchmarks/results/crash_loop.{json,md}:
 
     LOSTCONTACT_CRASH_KILLS=200 .venv/bin/python -m pytest -m slow tests/faults
 
@@ -35,8 +35,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from casework.orgs import import_organisations
 from tests.conftest import ORG_TREE, PG_URL, T0, _new_installation, _truncate
-from tests.faults.harness import (ROOT, Driver, KillableRunner, KillableServer, applied_once, notifications_once,
-                                  outbox_errors, pending, runs_in_step, segments_done,
+from tests.faults.harness import (ROOT, Driver, KillableRunner, KillableServer, applied_once, flush_queue,
+                                  notifications_once, outbox_claims, pending, runs_in_step, segments_done,
                                   sweep_by_hand, wait_drained, wait_working)
 from tests.notifications.conftest import HookReceiver, set_urls
 from deploy.server import drop_pg_database, ensure_pg_database
@@ -129,6 +129,7 @@ def crash_loop(world, *, kills: int, seed: int, cases_per_campaign: int) -> dict
     repaired = sweep_by_hand(runner.env, driver.now())  # what the daily sweep does, by hand
     assert wait_drained(store, 300), f"seed {seed}: the repaired cases did not drain"
     again = sweep_by_hand(runner.env, driver.now())
+    queue = flush_queue(store)  # the notify-queue deployment's work, as its schedule would do it
     time.sleep(1)  # the last deliveries reach the receiver's list
     result = {
         "seed": seed, "kills": sum(killed.values()), "killed": dict(killed), "loop_seconds": round(loop_seconds, 1),
@@ -136,9 +137,9 @@ def crash_loop(world, *, kills: int, seed: int, cases_per_campaign: int) -> dict
         "decisions": len(driver.ledger.request_ids), "by_kind": dict(driver.ledger.by_kind),
         "replays": driver.ledger.replays, "replay_mismatches": driver.ledger.replay_mismatches,
         "refusals": driver.ledger.refusals, "campaigns": driver.ledger.campaigns,
-        "repair": repaired, "repair_after": again,
+        "repair": repaired, "repair_after": again, "queue_flush": queue,
         "applied": applied_once(store, driver.ledger), "runs": runs_in_step(store, server.api_url),
-        "notifications": notifications_once(store, hook.posts), "outbox_errors": dict(outbox_errors(store)),
+        "notifications": notifications_once(store, hook.posts), "outbox_claims": outbox_claims(store),
         "kill_log": log, "stalls": stalls,
     }
     (tmp_path / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -196,36 +197,42 @@ def write_results(result: dict, failure: str | None) -> None:
     summary.update({"when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit,
                     "load_average": load, "cpus": os.cpu_count(), "python": platform.python_version(),
                     "passed": failure is None, "failure": failure,
-                    "duplicates_found": result["notifications"]["duplicates"] + len(result["applied"]["records_twice"]),
+                    "duplicates_found": (result["notifications"]["duplicates"]
+                                         + len(result["applied"]["records_twice"])),
                     "command": "LOSTCONTACT_CRASH_KILLS=200 .venv/bin/python -m pytest -m slow tests/faults"})
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "crash_loop.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
                                              encoding="utf-8")
     applied, notes, runs_ = result["applied"], result["notifications"], result["runs"]
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(result["by_kind"].items()))
     lines = [
         "# Crash loop: the case runner and the Prefect server killed while decisions flow", "",
         f"Command: `{summary['command']}` (seed: LOSTCONTACT_CRASH_SEED, default 22)", "",
         f"- when: {summary['when']}, code at commit {commit}; {os.cpu_count()} cores shared, load {' '.join(load)}",
         f"- result: **{'passed' if failure is None else 'FAILED'}**",
         f"- kills: **{result['kills']}** (runner {result['killed'].get('runner', 0)}, Prefect server "
-        f"{result['killed'].get('server', 0)}), SIGKILL to the process group, at random points 0-1.5 s after the restarted processes advanced a case again",
-        f"- decisions through casework: **{result['decisions']}** ({', '.join(f'{k} {v}' for k, v in sorted(result['by_kind'].items()))}), "
-        f"{result['replays']} of them submitted twice with one request id (all answered as replays: "
-        f"{not result['replay_mismatches']}); {result['campaigns']} campaigns",
-        f"- wall time: {result['wall_seconds'] / 60:.1f} min ({result['loop_seconds'] / 60:.1f} min of killing, the rest "
-        "draining, the repair sweep and the checks)",
+        f"{result['killed'].get('server', 0)}), SIGKILL to the process group, at random points 0-1.5 s after the "
+        "restarted processes advanced a case again",
+        f"- decisions through casework: **{result['decisions']}** ({kinds}), {result['replays']} of them submitted "
+        f"twice with one request id (all answered as replays: {not result['replay_mismatches']}); "
+        f"{result['campaigns']} campaigns",
+        f"- wall time: {result['wall_seconds'] / 60:.1f} min ({result['loop_seconds'] / 60:.1f} min of killing, "
+        "the rest draining, the repair sweep and the checks)",
         f"- seed: {result['seed']}", "",
         "## Afterwards", "",
         f"- duplicates found: **{summary['duplicates_found']}** (requests on record twice: "
         f"{len(applied['records_twice'])}; messages delivered twice: {notes['duplicates']})",
         f"- decisions missing from the store: {len(applied['missing'])}; attempts {applied['attempts'][0]} stored / "
-        f"{applied['attempts'][1]} made; proposals {applied['proposals'][0]} / {applied['proposals'][1]}; decided steps "
-        f"{applied['decided_steps'][0]} / {applied['decided_steps'][1]}",
+        f"{applied['attempts'][1]} made; proposals {applied['proposals'][0]} / {applied['proposals'][1]}; "
+        f"decided steps {applied['decided_steps'][0]} / {applied['decided_steps'][1]}",
         f"- runs in step with the store, read from Prefect: {runs_['counts']}; wrong: {len(runs_['wrong'])}",
         f"- repair sweep after the drain: {result['repair']}; a second sweep: {result['repair_after']}",
         f"- notifications: {notes['delivered']} delivered to the loopback receiver, {notes['rows']} rows "
-        f"({notes['statuses']}), one per dedupe key: {notes['rows'] == notes['distinct_keys']}",
-        f"- outbox errors met on the way (rows released and retried): {result['outbox_errors']}",
+        f"({notes['statuses']}), one per dedupe key: {notes['rows'] == notes['distinct_keys']}; open steps "
+        f"{notes['open_steps']}, unannounced {len(notes['open_steps_unannounced'])}; the queue flushed at the end: "
+        f"{result.get('queue_flush')}",
+        f"- outbox rows by how many claims they took (more than one: cut off by a kill or a dead server, then "
+        f"retried): {result['outbox_claims']}",
     ]
     if failure:
         lines += ["", "## Failure", "", "```", failure, "```"]
