@@ -147,7 +147,7 @@ def run(root: Path, label: str, cases: int) -> dict:
     groups = {k: v for k, v in receiver.paths.items() if k.startswith("/group/")}
     persons = {k: v for k, v in receiver.paths.items() if k.startswith("/person/")}
     return {"label": label, "commit": os.popen(f"git -C {root} rev-parse --short HEAD").read().strip(),
-            "cases": opened["cases_opened"], "branches": BRANCHES, "messages": total,
+            "cases": opened.cases_opened, "branches": BRANCHES, "messages": total,
             "group_messages": sum(groups.values()), "max_per_group": max(groups.values(), default=0),
             "person_messages": sum(persons.values()), "max_per_person": max(persons.values(), default=0),
             "seconds": round(elapsed, 1), "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}

@@ -98,23 +98,23 @@ def run_one(store, data: bytes, filename: str, *, rows: int, expected_lines: lis
         lost_s = time.perf_counter() - t
 
     valid = rows - len(expected_lines)
-    lines = [e["line"] for e in report["errors"]]
+    lines = [e.line for e in report.errors]
     checks = {
         "bad_lines_exact": lines == expected_lines,
-        "one_reason_per_bad_row": all(len(e["reasons"]) == 1 for e in report["errors"]),
-        "created": report["created"] == valid,
+        "one_reason_per_bad_row": all(len(e.reasons) == 1 for e in report.errors),
+        "created": report.created == valid,
         "stored": stored == valid,
-        "reimport_all_unchanged": (again["created"], again["updated"], again["unchanged"]) == (0, 0, valid),
-        "edited_all_updated": (changed["created"], changed["updated"], changed["unchanged"]) == (0, valid, 0),
+        "reimport_all_unchanged": (again.created, again.updated, again.unchanged) == (0, 0, valid),
+        "edited_all_updated": (changed.created, changed.updated, changed.unchanged) == (0, valid, 0),
         "lost_contact_count": lost == expected_lost,
     }
     return {
-        "rows": report["rows"], "valid": report["valid"], "bad": len(lines), "created": report["created"],
-        "warnings": len(report["warnings"]), "lost_contact": lost,
+        "rows": report.rows, "valid": report.valid, "bad": len(lines), "created": report.created,
+        "warnings": len(report.warnings), "lost_contact": lost,
         "parse_s": parse_s, "import_s": import_s, "reimport_unchanged_s": reimport_s, "reimport_updated_s": update_s,
         "lost_contact_query_s": lost_s,
         "checks": checks, "ok": all(checks.values()),
-        "first_errors": report["errors"][:5],
+        "first_errors": [e.model_dump() for e in report.errors[:5]],
     }
 
 

@@ -72,11 +72,11 @@ def build(store: Store, members: int, cases: int, moved: int, say) -> dict:
         report = import_roster_bytes(store, path.read_bytes(), "roster.csv", base_committee_id=BASE,
                                      actor_id="wb_town", now=NOW)
     t2 = time.perf_counter()
-    say(f"roster: {report['created']} members in {t2 - t1:.1f} s")
+    say(f"roster: {report.created} members in {t2 - t1:.1f} s")
     opened = start_campaign(store, actor_id="wb_town", now=NOW, campaign_id="WB", org_id=BASE, name="基准集中排查",
                             start_date=START.isoformat(), phases={"search": "2026-03-31", "dispose": "2026-08-31"})
     t3 = time.perf_counter()
-    say(f"campaign: {opened['cases_opened']} cases in {t3 - t2:.1f} s")
+    say(f"campaign: {opened.cases_opened} cases in {t3 - t2:.1f} s")
     # A share of the cases moves on to the base committee's stage, so its inbox and the dashboard hold real work.
     hashed = HASHER.hash(PASSWORD)
     with store.writing() as s:
@@ -84,7 +84,7 @@ def build(store: Store, members: int, cases: int, moved: int, say) -> dict:
             s.merge(Account(person_id=person["id"], password_hash=hashed, password_set_at=NOW, is_admin=False,
                             failed_count=0, created_at=NOW))
         s.commit()
-    ids = opened["case_ids"][:moved]
+    ids = opened.case_ids[:moved]
     with store.reading() as s:
         branch_of = dict(s.execute(select(Case.id, Case.branch_id).where(Case.id.in_(ids))).all())
     for case_id in ids:
@@ -94,9 +94,9 @@ def build(store: Store, members: int, cases: int, moved: int, say) -> dict:
                            description="未果", witness="证明人", outcome="not_found")
     t4 = time.perf_counter()
     say(f"moved {len(ids)} cases to the department stage in {t4 - t3:.1f} s")
-    return {"members": report["created"], "cases": opened["cases_opened"], "moved": len(ids),
+    return {"members": report.created, "cases": opened.cases_opened, "moved": len(ids),
             "roster_seconds": round(t2 - t1, 1), "campaign_seconds": round(t3 - t2, 1),
-            "move_seconds": round(t4 - t3, 1), "case_ids": opened["case_ids"]}
+            "move_seconds": round(t4 - t3, 1), "case_ids": opened.case_ids}
 
 
 def reused(store: Store) -> dict:

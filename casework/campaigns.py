@@ -3,8 +3,6 @@ gets a case whose first step, the direct search, lands in the branch's inbox."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
 from sqlalchemy import select
 
 from models.chronology import check_campaign
@@ -14,6 +12,7 @@ from models.rules import check_actor
 from models.store import Campaign, CampaignPhaseRow, Case, FollowUp
 from models.text import checked_arguments
 from models.timing import LOCAL_TZ, UTC, local_midnight
+from models.views import CampaignStarted, SkippedMember
 
 from .membership import why_not_open
 from .opening import Opening, hold_case_openings, open_cases, open_cases_of
@@ -32,10 +31,10 @@ def phase_due_at(value: str | dt.date | dt.datetime) -> dt.datetime:
     return local_midnight(value + dt.timedelta(days=1))
 
 
-@action("start_campaign")
+@action("start_campaign", CampaignStarted)
 @checked_arguments
 def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, start_date: str,
-                   phases: dict[str, str] | None = None) -> dict[str, Any]:
+                   phases: dict[str, str] | None = None) -> CampaignStarted:
     """Start a campaign for a base committee: find who is lost-contact as of `start_date` (six months back, [004]),
     open one case per member with the direct search open, and schedule the phase deadlines. A member with an open
     case, dead, out of the party, suspended or transferred out gets no case; the answer lists them with the reason
@@ -87,5 +86,5 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
     opened = open_cases(work, openings, base_committee_id=org_id, campaign_id=campaign_id,
                         cause={"opened_by": "campaign", "campaign_id": campaign_id, "start_date": start})
     work.audit(org_id=org_id, campaign_id=campaign_id, start_date=start, opened=len(opened), skipped=len(skipped))
-    return {"campaign_id": campaign_id, "start_date": start.isoformat(), "cases_opened": len(opened),
-            "case_ids": opened, "skipped": skipped}
+    return CampaignStarted(campaign_id=campaign_id, start_date=start.isoformat(), cases_opened=len(opened),
+                           case_ids=opened, skipped=[SkippedMember.model_validate(s) for s in skipped])

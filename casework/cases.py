@@ -3,7 +3,7 @@ statistics column, and answering in one shape."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,9 +15,12 @@ from models.errors import ConcurrentEdit, NotFound, Refusal
 from models.rules import CaseFacts, OrgChain, check_actor
 from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, DispositionRow, Member, Person, Step
 from models.timing import LOCAL_TZ, step_due
+from models.views import CaseSummary, StepView
 
 from .orgs import org_chain, org_names
 from .uow import Work
+
+S = TypeVar("S", bound=CaseSummary)
 
 
 def load_case(work: Work, case_id: str, expected_version: int | None = None) -> Case:
@@ -130,27 +133,21 @@ def proc_of(row: DispositionRow) -> Procedure:
     return procedure(row.code, row.catalogue_version)
 
 
-def case_summary(work_or_session: Work | Session, case: Case) -> dict[str, Any]:
-    """The answer every case action returns: where the case stands and what is open now."""
+def case_summary(work_or_session: Work | Session, case: Case, view: type[S] = CaseSummary,  # type: ignore[assignment]
+                 **fields: Any) -> S:
+    """The answer every case action returns: where the case stands and what is open now, as `view` (a CaseSummary
+    with the action's own `fields`)."""
     session = work_or_session.session if isinstance(work_or_session, Work) else work_or_session
     step = open_step_of(session, case.id)
-    return {
-        "case_id": case.id,
-        "state": case.state.value,
-        "state_label": case.state.label,
-        "column": case.column.value,
-        "version": case.version,
-        "open_step": step_view(step) if step else None,
-    }
+    return view(case_id=case.id, state=case.state.value, state_label=case.state.label, column=case.column.value,
+                version=case.version, open_step=step_view(step) if step else None, **fields)
 
 
-def step_view(step: Step) -> dict[str, Any]:
-    return {
-        "step_id": step.id, "kind": step.kind.value, "title": step.title, "body": step.body.value,
-        "body_label": step.body.label, "org_id": step.org_id, "stage": step.stage.value if step.stage else None,
-        "step_index": step.step_index, "opened_at": step.opened_at.isoformat(),
-        "due_at": step.due_at.isoformat() if step.due_at else None,
-    }
+def step_view(step: Step) -> StepView:
+    return StepView(step_id=step.id, kind=step.kind.value, title=step.title, body=step.body.value,
+                    body_label=step.body.label, org_id=step.org_id, stage=step.stage.value if step.stage else None,
+                    step_index=step.step_index, opened_at=step.opened_at.isoformat(),
+                    due_at=step.due_at.isoformat() if step.due_at else None)
 
 
 def campaign_of(work: Work, campaign_id: str) -> Campaign:

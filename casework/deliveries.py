@@ -20,6 +20,7 @@ from models.channels_store import (FAILED, FAILED_FINAL, GROUP_SCHEMES, QUEUED, 
 from models.codes import Role
 from models.errors import NotFound, Refusal
 from models.store import Notification, Organisation, Person, PersonRole
+from models.views import ChannelRemoved, ChannelView, DeliveryReport
 
 from . import channel_secrets as secrets
 from .db import Store
@@ -78,15 +79,14 @@ def _owner(s: Session, org_id: str | None, person_id: str | None) -> tuple[str, 
     return f"person:{person_id}", list(s.scalars(select(PersonRole.org_id).where(PersonRole.person_id == person_id)))
 
 
-def channel_view(c: Channel) -> dict[str, Any]:
-    return {"channel_id": c.id, "org_id": c.org_id, "person_id": c.person_id, "scheme": c.scheme,
-            "group": c.org_id is not None, "label": c.label, "masked": secrets.mask(c.scheme, c.tail),
-            "active": c.active}
+def channel_view(c: Channel) -> ChannelView:
+    return ChannelView(channel_id=c.id, org_id=c.org_id, person_id=c.person_id, scheme=c.scheme, group=c.org_id is not None,
+                label=c.label, masked=secrets.mask(c.scheme, c.tail), active=c.active)
 
 
-@action("set_channel")
+@action("set_channel", ChannelView)
 def set_channel(work: Work, *, url: str, org_id: str | None = None, person_id: str | None = None,
-                label: str | None = None) -> dict[str, Any]:
+                label: str | None = None) -> ChannelView:
     """Add a channel to an organisation (its group) or a person (their own), encrypted; the same URL again only
     updates its label. A group robot belongs to an organisation, not to a person (else every person in the group
     would bring it one more copy of every message)."""
@@ -108,12 +108,12 @@ def set_channel(work: Work, *, url: str, org_id: str | None = None, person_id: s
         row.label, row.active, row.updated_at = (label or row.label), True, work.now
     s.flush()
     view = channel_view(row)
-    work.audit(org_id=org_id, owner=owner, channel_id=row.id, scheme=scheme, masked=view["masked"])
+    work.audit(org_id=org_id, owner=owner, channel_id=row.id, scheme=scheme, masked=view.masked)
     return view
 
 
-@action("remove_channel")
-def remove_channel(work: Work, *, channel_id: int) -> dict[str, Any]:
+@action("remove_channel", ChannelRemoved)
+def remove_channel(work: Work, *, channel_id: int) -> ChannelRemoved:
     s = work.session
     row = s.get(Channel, int(channel_id))
     if row is None:
@@ -121,13 +121,13 @@ def remove_channel(work: Work, *, channel_id: int) -> dict[str, Any]:
     _check_keeper(work, [row.org_id] if row.org_id else
                   list(s.scalars(select(PersonRole.org_id).where(PersonRole.person_id == row.person_id))),
                   row.person_id)
-    view = channel_view(row)
+    view = ChannelRemoved(**channel_view(row).model_dump())
     s.delete(row)
-    work.audit(org_id=row.org_id, owner=row.owner, channel_id=row.id, scheme=row.scheme, masked=view["masked"])
-    return {**view, "removed": True}
+    work.audit(org_id=row.org_id, owner=row.owner, channel_id=row.id, scheme=row.scheme, masked=view.masked)
+    return view
 
 
-def list_channels(session: Session, *, org_id: str | None = None, person_id: str | None = None) -> list[dict]:
+def list_channels(session: Session, *, org_id: str | None = None, person_id: str | None = None) -> list[ChannelView]:
     q = select(Channel).order_by(Channel.owner, Channel.id)
     if org_id:
         q = q.where(Channel.org_id == org_id)
@@ -220,6 +220,11 @@ def failures(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
 def delivery_counts(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Notification.status, func.count()).group_by(Notification.status))
                 .tuples().all())
+
+
+def delivery_report(session: Session) -> DeliveryReport:
+    return DeliveryReport.model_validate({**unreached(session), "failed": failures(session),
+                                          "counts": delivery_counts(session)})
 
 
 # ---------------------------------------------------------------- the desk notifications/ works through

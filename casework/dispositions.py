@@ -3,7 +3,7 @@ violations on. The order, the levels and what each step needs come from `models.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -16,6 +16,8 @@ from models.rules import (DecisionInput, Vote, after_decision, case_column, chec
 from models.store import Case, DispositionRow, Material, Referral, Step
 from models.text import checked_arguments
 from models.timing import local_date
+from models.views import (CorrectionJudged, DispositionProposed, MaterialFiled, ReferralRecorded,
+                          StepDecided)
 
 from .cases import (authorise, case_summary, close_step, current_disposition, facts, load_case, load_open_step,
                     open_step, open_step_of, proc_of, set_column)
@@ -24,11 +26,11 @@ from .membership import disposition_in_effect
 from .uow import Work, action
 
 
-@action("propose_disposition")
+@action("propose_disposition", DispositionProposed)
 @checked_arguments
 def propose_disposition(work: Work, *, case_id: str, disposition: str, grounds: str, conduct: str = "",
                         lost_reasons: str = "", correction_months: int | None = None,
-                        expected_version: int | None = None) -> dict[str, Any]:
+                        expected_version: int | None = None) -> DispositionProposed:
     """The branch records what its investigation found and proposes a disposition; the procedure's first step opens.
     For a suspended member this is also how a restoration application or the removal after two years begins."""
     try:
@@ -69,7 +71,8 @@ def propose_disposition(work: Work, *, case_id: str, disposition: str, grounds: 
         cancel_followups(work, case.id, kind, note=proc.effects.cancel_note)
     work.advance(case.id, "disposition_proposed", disposition_id=row.id, step_id=first.id)
     work.audit(case_id=case.id, org_id=org_id, disposition=code, grounds=grounds, warning=warning)
-    return {**case_summary(work, case), "disposition_id": row.id, "disposition": code.value, "warning": warning}
+    return case_summary(work, case, DispositionProposed, disposition_id=row.id, disposition=code.value,
+                        warning=warning)
 
 
 def _recent_removals(work: Work, branch_id: str) -> int:
@@ -114,11 +117,11 @@ def start_by_rule(work: Work, case: Case, code: Disposition, grounds: str) -> St
     return step
 
 
-@action("decide_step")
+@action("decide_step", StepDecided)
 @checked_arguments
 def decide_step(work: Work, *, step_id: str, verdict: str, opinion: str, member_signed: bool = False,
                 signature_note: str = "", guide: str = "", vote: dict[str, int] | None = None,
-                expected_version: int | None = None) -> dict[str, Any]:
+                expected_version: int | None = None) -> StepDecided:
     """A decision at one level on the open step of a chain. Approval opens the next step (or finishes the
     procedure); a rejection sends the case back one step with the reason on record."""
     try:
@@ -164,7 +167,7 @@ def decide_step(work: Work, *, step_id: str, verdict: str, opinion: str, member_
             case.closed_at = work.now
     work.advance(case.id, "step_decided", closed_step=step.id, verdict=verdict_, step_id=new.id if new else None)
     work.audit(case_id=case.id, org_id=org_id, step_id=step.id, step=spec.key, verdict=verdict_, opinion=opinion)
-    return {**case_summary(work, case), "decided_step": step.id, "verdict": verdict_.value}
+    return case_summary(work, case, StepDecided, decided_step=step.id, verdict=verdict_.value)
 
 
 def _take_effect(work: Work, case: Case, row: DispositionRow) -> None:
@@ -226,9 +229,9 @@ def missing_materials(work: Work, row: DispositionRow) -> list[str]:
     return [m for m in proc_of(row).materials if m not in on_file]
 
 
-@action("file_material")
+@action("file_material", MaterialFiled)
 @checked_arguments
-def file_material(work: Work, *, case_id: str, kind: str, reference: str) -> dict[str, Any]:
+def file_material(work: Work, *, case_id: str, kind: str, reference: str) -> MaterialFiled:
     """Put a document of the disposition's checklist on file [003 所需材料]."""
     case = load_case(work, case_id)
     row = current_disposition(work, case)
@@ -246,16 +249,16 @@ def file_material(work: Work, *, case_id: str, kind: str, reference: str) -> dic
                               filed_by=work.actor_id, filed_at=work.now))
     work.session.flush()
     work.audit(case_id=case.id, org_id=org_id, disposition_id=row.id, kind=kind, reference=reference)
-    return {"case_id": case.id, "disposition_id": row.id, "kind": kind, "missing": missing_materials(work, row)}
+    return MaterialFiled(case_id=case.id, disposition_id=row.id, kind=kind, missing=missing_materials(work, row))
 
 
 def _acts_for_branch(work: Work, case: Case) -> bool:
     return case.branch_id in work.roles()
 
 
-@action("record_referral")
+@action("record_referral", ReferralRecorded)
 @checked_arguments
-def record_referral(work: Work, *, case_id: str, target: str, summary: str) -> dict[str, Any]:
+def record_referral(work: Work, *, case_id: str, target: str, summary: str) -> ReferralRecorded:
     """Refer a discipline or law violation to discipline inspection or the police; the disposition never replaces
     their decision [001 §4]."""
     try:
@@ -270,13 +273,13 @@ def record_referral(work: Work, *, case_id: str, target: str, summary: str) -> d
     work.session.add(Referral(case_id=case.id, target=target_, summary=summary.strip(), referred_by=work.actor_id,
                               referred_at=work.now))
     work.audit(case_id=case.id, org_id=org_id, target=target_, summary=summary)
-    return {"case_id": case.id, "target": target_.value, "target_label": target_.label}
+    return ReferralRecorded(case_id=case.id, target=target_.value, target_label=target_.label)
 
 
-@action("judge_correction")
+@action("judge_correction", CorrectionJudged)
 @checked_arguments
 def judge_correction(work: Work, *, step_id: str, changed: bool, opinion: str,
-                     expected_version: int | None = None) -> dict[str, Any]:
+                     expected_version: int | None = None) -> CorrectionJudged:
     """At the end of a correction period the branch judges the change: changed, the case closes; no change, the
     persuade-to-withdraw procedure starts [003 #5 (2)]."""
     case, step = load_open_step(work, step_id, expected_version)
@@ -297,4 +300,4 @@ def judge_correction(work: Work, *, step_id: str, changed: bool, opinion: str,
         new = start_by_rule(work, case, STARTED_BY["correction_unchanged"], "限期改正期满后仍无转变：" + opinion.strip())
     work.advance(case.id, "correction_judged", closed_step=step.id, step_id=new.id if new else None)
     work.audit(case_id=case.id, org_id=org_id, step_id=step.id, changed=changed, opinion=opinion)
-    return {**case_summary(work, case), "changed": changed}
+    return case_summary(work, case, CorrectionJudged, changed=changed)

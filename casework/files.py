@@ -14,6 +14,7 @@ from models.accounts_store import StoredFile
 from models.actor import Actor
 from models.errors import NotFound, Refusal
 from models.store import Material
+from models.views import MaterialUploaded
 
 from .access import audit_read, require_case
 from .db import Store
@@ -45,9 +46,9 @@ def content_type_of(filename: str, content: bytes) -> str:
     return kind
 
 
-@action("upload_material")
+@action("upload_material", MaterialUploaded)
 def upload_material(work: Work, *, case_id: str, kind: str, reference: str, filename: str,
-                    content: bytes) -> dict[str, Any]:
+                    content: bytes) -> MaterialUploaded:
     if not content:
         raise Refusal("file_empty", "上传的文件为空", "DOMAIN §5")
     if len(content) > MAX_FILE:
@@ -65,7 +66,7 @@ def upload_material(work: Work, *, case_id: str, kind: str, reference: str, file
                                 content_type=content_type, size=len(content), sha256=digest, content=content,
                                 uploaded_by=work.actor_id, uploaded_at=work.now))
     work.audit(case_id=case_id, file_id=file_id, size=len(content), sha256=digest)
-    return {**result, "file_id": file_id, "sha256": digest, "size": len(content)}
+    return MaterialUploaded(**result.model_dump(), file_id=file_id, sha256=digest, size=len(content))
 
 
 @dataclass(frozen=True)

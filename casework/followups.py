@@ -4,7 +4,7 @@ that happens exactly once (a fired or cancelled row answers, it does not act aga
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -17,6 +17,7 @@ from models.statistics import NEVER, counted_after_finding, pocket_counted_from
 from models.store import Case, DispositionRow, FollowUp, Member, Step, TransferLetter
 from models.text import checked_arguments
 from models.timing import correction_end_due, local_date, local_midnight, receipt_due, suspension_review_due
+from models.views import FollowupFired, LetterIssued, ReceiptRecorded
 
 from .cases import case_summary, close_step, load_case, open_step, open_step_of, set_column
 from .membership import open_case, open_case_of, transferred_out, why_not_open
@@ -55,23 +56,23 @@ def due_followups(session, now) -> list[str]:
                                                           FollowUp.due_at <= now).order_by(FollowUp.due_at)))
 
 
-@action("fire_followup")
+@action("fire_followup", FollowupFired)
 @checked_arguments
-def fire_followup(work: Work, *, followup_id: str) -> dict[str, Any]:
+def fire_followup(work: Work, *, followup_id: str) -> FollowupFired:
     s = work.session
     f = s.scalar(select(FollowUp).where(FollowUp.id == followup_id).with_for_update())
     if f is None:
         raise NotFound("后续事项", followup_id)
     if f.status is not FollowUpStatus.PENDING:
-        return {"followup_id": f.id, "fired": False, "status": f.status.value, "note": f.note}
+        return FollowupFired(followup_id=f.id, fired=False, status=f.status.value, note=f.note)
     if f.due_at > work.now:
         raise Refusal("not_due", f"“{f.kind.label}”到期时间为{f.due_at.isoformat()}，尚未到期", "DOMAIN §6",
                       due_at=f.due_at.isoformat())
     note, opened = _FIRE[f.kind](work, f)
     f.status, f.fired_at, f.note = FollowUpStatus.FIRED, work.now, note
     work.audit(case_id=f.case_id, followup_id=f.id, kind=f.kind, note=note, opened=opened)
-    return {"followup_id": f.id, "fired": True, "kind": f.kind.value, "note": note, "opened_step": opened,
-            "case": case_summary(work, cast(Case, s.get(Case, f.case_id))) if f.case_id else None}
+    return FollowupFired(followup_id=f.id, fired=True, kind=f.kind.value, note=note, opened_step=opened,
+                         case=case_summary(work, cast(Case, s.get(Case, f.case_id))) if f.case_id else None)
 
 
 def _two_year_review(work: Work, f: FollowUp) -> tuple[str, str | None]:
@@ -138,7 +139,7 @@ _FIRE = {
 }
 
 
-def fire_due(store, now) -> list[dict[str, Any]]:
+def fire_due(store, now) -> list[FollowupFired]:
     """The daily sweep: fire everything that came due while nothing ran. Each firing is its own transaction and
     carries a request ID of its own, so overlapping sweeps fire each follow-up once."""
     with store.reading() as s:
@@ -148,16 +149,16 @@ def fire_due(store, now) -> list[dict[str, Any]]:
         try:
             fired.append(fire_followup(store, request_id=f"fire:{fid}", now=now, followup_id=fid))
         except Refusal as refusal:  # one follow-up the rules refuse must not hold up the others
-            fired.append({"followup_id": fid, "fired": False, "kind": None, "error": refusal.as_dict()})
+            fired.append(FollowupFired(followup_id=fid, fired=False, error=refusal.as_dict()))
     return fired
 
 
 # ---------------------------------------------------------------- transfer letters and receipts [000 §2]
 
-@action("issue_transfer_letter")
+@action("issue_transfer_letter", LetterIssued)
 @checked_arguments
 def issue_transfer_letter(work: Work, *, letter_id: str, member_id: str, receiving_org: str, issued_on: str,
-                          validity_days: int) -> dict[str, Any]:
+                          validity_days: int) -> LetterIssued:
     """Record a transfer letter; its receipt is due one month after the member reports within the letter's validity."""
     member = work.session.get(Member, member_id)
     if member is None:
@@ -179,12 +180,12 @@ def issue_transfer_letter(work: Work, *, letter_id: str, member_id: str, receivi
                               due_at=local_midnight(due_day + dt.timedelta(days=1)), status=FollowUpStatus.PENDING,
                               created_at=work.now))
     work.audit(org_id=member.branch_id, letter_id=letter_id, member_id=member_id, receiving_org=receiving_org)
-    return {"letter_id": letter_id, "receipt_due": due_day.isoformat()}
+    return LetterIssued(letter_id=letter_id, receipt_due=due_day.isoformat())
 
 
-@action("record_receipt")
+@action("record_receipt", ReceiptRecorded)
 @checked_arguments
-def record_receipt(work: Work, *, letter_id: str, received_on: str) -> dict[str, Any]:
+def record_receipt(work: Work, *, letter_id: str, received_on: str) -> ReceiptRecorded:
     """Record the receipt that came back for a letter. The receipt travels between the sending and the receiving
     base committee, and the sending side stays responsible until it is back (DOMAIN §9): so only the branch that
     issued the letter or its base committee records it."""
@@ -213,7 +214,7 @@ def record_receipt(work: Work, *, letter_id: str, received_on: str) -> dict[str,
     transferred_out(work, member.id, letter.id, letter.receiving_org)
     work.audit(case_id=closed, org_id=member.branch_id, letter_id=letter_id, received_on=received_on,
                closed_case=closed)
-    return {"letter_id": letter_id, "receipt_on": letter.receipt_on.isoformat(), "closed_case": closed}
+    return ReceiptRecorded(letter_id=letter_id, receipt_on=received.isoformat(), closed_case=closed)
 
 
 def _receipt_ends_search(work: Work, letter: TransferLetter, received: dt.date) -> str | None:

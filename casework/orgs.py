@@ -13,6 +13,7 @@ from models.errors import NotFound, Refusal
 from models.rules import OrgChain
 from models.store import Organisation, Person, PersonRole
 from models.text import Field, TextProblem, clean, shown
+from models.views import OrganisationsImported
 
 from .uow import Work, action
 
@@ -29,9 +30,9 @@ TREE_KEEPERS = {Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.STAFF}
 _ORG_NAME, _URL = Field("组织名称", 200), Field("通知地址", 2000)
 
 
-@action("import_organisations")
+@action("import_organisations", OrganisationsImported)
 def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
-                         people: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+                         people: Sequence[dict[str, Any]] = ()) -> OrganisationsImported:
     """Create or update organisations (parents before children, in any order given) and people with their roles.
 
     An organisation: {id, name, kind: branch|base_committee|department, parent: id|None, category: 1-9 (branches),
@@ -114,7 +115,7 @@ def import_organisations(work: Work, *, organisations: list[dict[str, Any]],
     person_changes = [{"person_id": pid, **change} for pid, change in sorted(people_changes.items())]
     work.audit(organisations=len(order), people=people_count, changed_organisations=org_changes,
                changed_people=person_changes)
-    return {"organisations_created": created, "organisations_updated": updated, "people": people_count}
+    return OrganisationsImported(organisations_created=created, organisations_updated=updated, people=people_count)
 
 
 def _org_view(org: Organisation) -> dict[str, Any]:

@@ -14,11 +14,14 @@ from models.codes import Body, StepKind, StepStatus
 from models.errors import NotFound
 from models.idcard import InvalidId, parse_resident_id
 from models.protect import lookup_hash
-from models.statistics import HEADINGS, counts_on, table_from_columns
+from models.statistics import HEADINGS, LETTERS, check_table, counts_on, table_from_columns
 from models.store import (Attempt, AuditEvent, Case, CaseColumn, DispositionRow, FollowUp, Material, Member,
                           Organisation, Person, PersonRole, Referral, Step)
 from models.text import TextProblem, id_number_text, mask_id_number, shown
 from models.timing import is_out_of_control, local_date, lost_contact_duration, utcnow
+from models.record_views import (CaseList, Checklist, ChecklistItem, Dossier, Ledger, LedgerRow, MemberView, OutOfControl, Register,
+                                 RegisterRow)
+from models.views import Inbox, StatisticsTable, StatisticsView, WaitingLine
 
 from .orgs import descendants, get_org
 
@@ -115,7 +118,7 @@ def waits_on(session: Session, *, person_ids: list[str] | None = None, org_ids: 
 
 
 def inbox(session: Session, *, now: dt.datetime, person_id: str | None = None,
-          org_id: str | None = None) -> list[dict[str, Any]]:
+          org_id: str | None = None) -> list[WaitingLine]:
     """What waits on an organisation (or on a person: `waits_on`), oldest due first, with its age and whether it is
     late."""
     # An unknown person or organisation is refused, not answered with an empty inbox that reads as "nothing waits".
@@ -125,13 +128,20 @@ def inbox(session: Session, *, now: dt.datetime, person_id: str | None = None,
         rows = waits_on(session, person_ids=[person_id])
     else:
         rows = waits_on(session, org_ids=[get_org(session, cast(str, org_id)).id])  # get_org refuses None
-    return [{
-        "step_id": r.step_id, "case_id": r.case_id, "member_name": r.member_name, "kind": r.kind.value,
-        "title": r.title, "body": r.body.value, "body_label": r.body.label, "org_id": r.org_id,
-        "opened_at": _iso(r.opened_at), "due_at": _iso(r.due_at),
-        "age_days": (now - r.opened_at).days, "late": bool(r.due_at and r.due_at < now),
-        "case_version": r.case_version,
-    } for r in rows]
+    return [WaitingLine(
+        step_id=r.step_id, case_id=r.case_id, member_name=r.member_name, kind=r.kind.value, title=r.title,
+        body=r.body.value, body_label=r.body.label, org_id=r.org_id, opened_at=r.opened_at.isoformat(),
+        due_at=_iso(r.due_at), age_days=(now - r.opened_at).days, late=bool(r.due_at and r.due_at < now),
+        case_version=r.case_version,
+    ) for r in rows]
+
+
+def inbox_of(session: Session, *, now: dt.datetime, person_id: str | None = None,
+             org_id: str | None = None) -> Inbox:
+    """`inbox` with its counts: what waits on a person, or on an organisation when one is named."""
+    items = inbox(session, now=now, org_id=org_id) if org_id else inbox(session, now=now, person_id=person_id)
+    return Inbox(person_id=None if org_id else person_id, org_id=org_id, now=now.isoformat(), count=len(items),
+                 late=sum(1 for i in items if i.late), items=items)
 
 
 # ---------------------------------------------------------------- the full-process record
@@ -198,6 +208,11 @@ def dossier(session: Session, case_id: str, *, now: dt.datetime) -> dict[str, An
         "audit": [{"at": _iso(e.at), "actor": people.get(e.actor_id, e.actor_id), "action": e.action,
                    "payload": e.payload} for e in audit],
     }
+
+
+def case_record(session: Session, case_id: str, *, now: dt.datetime) -> Dossier:
+    """`dossier` as the interfaces show it (`cases show`)."""
+    return Dossier.model_validate(dossier(session, case_id, now=now))
 
 
 def form_boxes(case: Case, steps, people: dict[str | None, str | None]) -> dict[str, list[dict[str, Any]]]:
@@ -351,3 +366,55 @@ def out_of_control_members(session: Session, org_id: str, as_of: dt.date) -> lis
     members = session.scalars(select(Member).where(Member.branch_id.in_(descendants(session, org_id)),
                                                    Member.away_since.is_not(None))).all()
     return [member_view(m) for m in members if is_out_of_control(m.away_since, m.reported_to_branch, as_of)]
+
+
+# ---------------------------------------------------------------- the same, as the interfaces show them
+
+def ledger_of(session: Session, org_ids: list[str], campaign_id: str | None = None) -> Ledger:
+    rows = [row for o in org_ids for row in ledger(session, o, campaign_id)]
+    return Ledger(org_ids=org_ids, campaign_id=campaign_id, count=len(rows),
+                  rows=[LedgerRow.model_validate(r) for r in rows])
+
+
+def case_list(ledger_: Ledger, state: str | None = None) -> CaseList:
+    """`cases list`: the ledger's rows, of one state if named."""
+    rows = [r for r in ledger_.rows if not state or r.state == state]
+    return CaseList(org_ids=ledger_.org_ids, campaign_id=ledger_.campaign_id, state=state, count=len(rows), cases=rows)
+
+
+def checklist(session: Session, case_id: str, *, now: dt.datetime) -> Checklist:
+    """The materials of the case's disposition in progress (or in effect), numbered, filed or missing."""
+    d = dossier(session, case_id, now=now)
+    current = next((x for x in reversed(d["dispositions"]) if x["status"] in ("in_progress", "effective")), None)
+    if current is None:
+        return Checklist(case_id=case_id, materials=[], missing=[])
+    filed = {m["kind"]: m for m in d["materials"] if m["disposition_id"] == current["disposition_id"]}
+    items = [ChecklistItem(number=i, kind=k, filed=k in filed, reference=filed.get(k, {}).get("reference"))
+             for i, k in enumerate(current["materials_required"], start=1)]
+    return Checklist(case_id=case_id, disposition_id=current["disposition_id"], disposition=current["code"],
+                     title=current["title"], materials=items, missing=[i.kind for i in items if not i.filed])
+
+
+def register_of(session: Session, org_ids: list[str], campaign_id: str | None = None) -> Register:
+    rows = [row for o in org_ids for row in unreachable_register(session, o, campaign_id)]
+    return Register(org_ids=org_ids, campaign_id=campaign_id, count=len(rows),
+                    rows=[RegisterRow.model_validate(r) for r in rows])
+
+
+def out_of_control_of(session: Session, org_id: str, as_of: dt.date) -> OutOfControl:
+    members = [MemberView.model_validate(m) for m in out_of_control_members(session, org_id, as_of)]
+    return OutOfControl(org_id=org_id, as_of=as_of.isoformat(), count=len(members), members=members)
+
+
+def statistics_view(session: Session, org_id: str, *, campaign_id: str | None = None,
+                    as_of: dt.datetime | None = None) -> StatisticsView:
+    return StatisticsView.model_validate(statistics(session, org_id, campaign_id=campaign_id, as_of=as_of))
+
+
+def statistics_table(session: Session, org_ids: list[str], *, campaign_id: str | None = None,
+                     as_of: dt.datetime | None = None) -> StatisticsTable:
+    """The table summed over several organisations (each counted under its own tree), its relations checked."""
+    results = [statistics(session, o, campaign_id=campaign_id, as_of=as_of) for o in org_ids]
+    table = {letter: sum(r["table"][letter] for r in results) for letter in LETTERS}
+    return StatisticsTable(org_ids=org_ids, campaign_id=campaign_id, as_of=_iso(as_of), table=table,
+                           headings=HEADINGS, problems=check_table(table))

@@ -34,6 +34,7 @@ from models.rules import check_actor
 from models.store import Member, Organisation
 from models.text import mask_id_number, shown
 from models.timing import is_lost_contact, local_date, lost_contact_cutoff
+from models.views import RosterError, RosterReport, RosterWarning
 
 from .orgs import descendants, org_names
 from .roster_check import BranchIndex, CheckedRow, OrgInfo, check_row, check_rows, parse_date
@@ -58,9 +59,9 @@ _progress: contextvars.ContextVar[Callable[[int, int], None] | None] = contextva
 _CHUNK = 500
 
 
-@action("import_roster")
+@action("import_roster", RosterReport)
 def import_roster(work: Work, *, base_committee_id: str, rows_source: dict[str, Any],
-                  accept_valid_rows: bool = False) -> dict[str, Any]:
+                  accept_valid_rows: bool = False) -> RosterReport:
     """Import a parsed roster for a base committee (see `parse_roster().source()`): upsert members by ID number.
 
     Refuses the whole file (`roster_has_errors`, with the line-numbered report) when a row is bad, unless
@@ -115,12 +116,12 @@ def import_roster(work: Work, *, base_committee_id: str, rows_source: dict[str, 
 
     warnings = rows_source.get("warnings")
     report = _report(filename, base_committee_id, checked, warnings if isinstance(warnings, list) else [])
-    if report["errors"] and not accept_valid_rows:
-        lines = [str(e["line"]) for e in report["errors"]]
+    if report.errors and not accept_valid_rows:
+        lines = [str(e.line) for e in report.errors]
         listed = "、".join(lines[:10]) + ("等" if len(lines) > 10 else "")
         raise Refusal("roster_has_errors",
                       f"名册{filename}第{listed}行有误（共{len(lines)}行），未导入任何内容；请改正后重新导入，"
-                      f"或选择只导入无误的行", RULE, report=report)
+                      f"或选择只导入无误的行", RULE, report=report.model_dump(mode="json"))
 
     # Write: absent optional columns leave the stored values alone; present ones (even empty) are the roster's word.
     written = [f for f in MEMBER_FIELDS if f in columns or f in REQUIRED_KEYS]
@@ -166,27 +167,28 @@ def import_roster(work: Work, *, base_committee_id: str, rows_source: dict[str, 
         log.error("roster import: the database refused the write (%s)", type(exc.orig).__name__)
         raise Refusal("roster_write_failed", f"写入名册{filename}时数据库出错，未导入任何内容；请联系系统管理员", RULE) from None
 
-    report.update(created=len(inserts), updated=len(updates), unchanged=unchanged, imported=report["valid"] > 0)
-    work.audit(org_id=base_committee_id, file=filename, rows=report["rows"], valid=report["valid"],
-               bad=len(report["errors"]), created=len(inserts), updated=len(updates), unchanged=unchanged,
+    report.created, report.updated, report.unchanged = len(inserts), len(updates), unchanged
+    report.imported = report.valid > 0
+    work.audit(org_id=base_committee_id, file=filename, rows=report.rows, valid=report.valid,
+               bad=len(report.errors), created=len(inserts), updated=len(updates), unchanged=unchanged,
                accept_valid_rows=accept_valid_rows, changes=changes)
     return report
 
 
 def _report(filename: str, base_committee_id: str, checked: list[CheckedRow],
-            parse_warnings: list[dict[str, Any]]) -> dict[str, Any]:
+            parse_warnings: list[dict[str, Any]]) -> RosterReport:
     # Names and ID numbers as a report may show them: masked, and safe to print (the report is kept as the
     # request's answer and printed on terminals).
-    errors = [{"line": c.line, "name": shown(c.name, 40), "id_number": mask_id_number(c.id_text),
-               "reasons": list(c.reasons)}
+    errors = [RosterError(line=c.line, name=shown(c.name, 40), id_number=mask_id_number(c.id_text),
+                          reasons=list(c.reasons))
               for c in checked if c.reasons]
     # The parse warnings come with the rows from the caller: kept only in their shape, their text made safe
-    warnings = [{"line": w.get("line") if isinstance(w.get("line"), int) else None,
-                 "message": shown(w.get("message"), 200)} for w in parse_warnings if isinstance(w, dict)][:1000]
-    warnings.extend({"line": c.line, "name": shown(c.name, 40), "message": w} for c in checked for w in c.warnings)
-    return {"file": filename, "base_committee_id": base_committee_id, "rows": len(checked),
-            "valid": sum(1 for c in checked if c.valid), "created": 0, "updated": 0, "unchanged": 0,
-            "imported": False, "errors": errors, "warnings": warnings}
+    warnings = [RosterWarning(line=w.get("line") if isinstance(w.get("line"), int) else None,
+                              message=shown(w.get("message"), 200))
+                for w in parse_warnings if isinstance(w, dict)][:1000]
+    warnings.extend(RosterWarning(line=c.line, name=shown(c.name, 40), message=w) for c in checked for w in c.warnings)
+    return RosterReport(file=filename, base_committee_id=base_committee_id, rows=len(checked),
+                        valid=sum(1 for c in checked if c.valid), errors=errors, warnings=warnings)
 
 
 # ---------------------------------------------------------------- fronts
@@ -195,7 +197,7 @@ def _report(filename: str, base_committee_id: str, checked: list[CheckedRow],
 def import_roster_bytes(store, data: bytes, filename: str, *, base_committee_id: str, actor_id: str | None = None,
                         accept_valid_rows: bool = False, request_id: str | None = None, now=None,
                         progress: Callable[[int, int], None] | None = None,
-                        actor: Actor | None = None) -> dict[str, Any]:
+                        actor: Actor | None = None) -> RosterReport:
     """Parse an uploaded roster and import it (the web upload's front)."""
     parsed = parse_roster(data, filename)
     token = _progress.set(progress)
@@ -210,7 +212,7 @@ def import_roster_bytes(store, data: bytes, filename: str, *, base_committee_id:
 def import_roster_file(store, path, *, base_committee_id: str, actor_id: str | None = None,
                        accept_valid_rows: bool = False, request_id: str | None = None, now=None,
                        progress: Callable[[int, int], None] | None = None,
-                       actor: Actor | None = None) -> dict[str, Any]:
+                       actor: Actor | None = None) -> RosterReport:
     """Read a roster file (CSV or a spreadsheet) and import it; see `import_roster`. `progress(done, total)` is called
     as rows are settled, for a progress bar. A file over the size limit is refused before it is read."""
     path = Path(path)

@@ -8,6 +8,7 @@ from typing import Any, cast
 from models.actor import Actor
 from models.errors import Refusal
 from models.timing import utcnow
+from models.views import RosterPreview
 
 from .db import Store
 from .roster import import_roster
@@ -16,7 +17,7 @@ from .uow import Work
 
 
 def preview_roster(store: Store, data: bytes, filename: str, *, base_committee_id: str, actor: Actor,
-                   now=None) -> dict[str, Any]:
+                   now=None) -> RosterPreview:
     parsed = parse_roster(data, filename)
     session = store.writing()
     try:
@@ -26,9 +27,9 @@ def preview_roster(store: Store, data: bytes, filename: str, *, base_committee_i
                                                rows_source=parsed.source(), accept_valid_rows=True)
         except Refusal as exc:
             if "report" in exc.details:
-                return {**cast("dict[str, Any]", exc.details["report"]), "preview": True}
+                return RosterPreview.model_validate(cast("dict[str, Any]", exc.details["report"]))
             raise
-        return {**report, "preview": True}
+        return RosterPreview(**report.model_dump())
     finally:
         session.rollback()
         session.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -16,17 +16,18 @@ from models.statistics import counted_after_finding
 from models.store import Attempt, Campaign, Case, Member, Step
 from models.text import checked_arguments
 from models.timing import as_utc, local_date, local_midnight
+from models.views import AttemptRecorded
 
 from .cases import authorise, case_summary, close_step, facts, load_case, open_step, open_step_of, set_column
 from .membership import contact_found, death_confirmed
 from .uow import Work, action
 
 
-@action("record_attempt")
+@action("record_attempt", AttemptRecorded)
 @checked_arguments
 def record_attempt(work: Work, *, case_id: str, stage: str, method: str, description: str, witness: str,
                    outcome: str, attempted_at: str | None = None, remark: str = "", concludes_stage: bool = True,
-                   expected_version: int | None = None) -> dict[str, Any]:
+                   expected_version: int | None = None) -> AttemptRecorded:
     """Record one attempt. A contact, a death or a relation found elsewhere ends the search; "not found" ends the
     stage (and opens the next) unless `concludes_stage` is False, so a stage may hold several attempts."""
     try:
@@ -81,8 +82,8 @@ def record_attempt(work: Work, *, case_id: str, stage: str, method: str, descrip
     work.session.flush()
     work.audit(case_id=case.id, org_id=org_id, stage=stage_, method=method, outcome=outcome_,
                concludes_stage=concludes_stage, witness=witness)
-    return {**case_summary(work, case), "outcome": outcome_.value,
-            "search_finished": case.state is not CaseState.SEARCHING}
+    return case_summary(work, case, AttemptRecorded, outcome=outcome_.value,
+                        search_finished=case.state is not CaseState.SEARCHING)
 
 
 def _check_time(work: Work, case: Case, step, when: dt.datetime) -> None:

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -21,11 +21,25 @@ from models.codes import Role
 from models.errors import ConcurrentEdit, NotFound, Refusal
 from models.store import AuditEvent, OutboxRow, Person, PersonRole, RequestRecord
 from models.timing import as_utc, utcnow
+from models.views import Answer
 
 from . import outbox_signal
 from .db import Store
 
 log = logging.getLogger("lostcontact.casework")
+A = TypeVar("A", bound=Answer)
+A_co = TypeVar("A_co", bound=Answer, covariant=True)
+
+
+class ActionFn(Protocol[A_co]):
+    """A casework action as callers see it: `fn(store, request_id=..., actor=..., now=..., **kwargs) -> view`;
+    `__wrapped__` is the body, for an action that runs another inside its own unit of work."""
+
+    action_name: str
+    view: Any
+    __wrapped__: Callable[..., Any]
+
+    def __call__(self, store: Store, **kwargs: Any) -> A_co: ...
 
 
 class StoreError(RuntimeError):
@@ -111,34 +125,35 @@ def _transaction(store: Store) -> Iterator[Session]:
         session.close()
 
 
-def action(name: str) -> Callable:
-    """Make a casework function a user action.
+def action(name: str, view: type[A]) -> Callable[[Callable[..., A | dict[str, Any]]], ActionFn[A]]:
+    """Make a casework function a user action answering with `view` (a Pydantic model of models.views).
 
-    The function is called as `fn(work, **kwargs)` inside one transaction; callers call `fn(store, request_id=...,
-    actor=Actor(...), now=..., **kwargs)` (`actor_id=` alone means a system caller naming a person: tests, the demo,
-    flows). With a request ID, a repeat with the same arguments returns the first answer
-    and writes nothing; the same ID with other arguments is refused."""
+    The function is called as `fn(work, **kwargs)` inside one transaction and returns the view (or its fields, which
+    are validated into it); callers call `fn(store, request_id=..., actor=Actor(...), now=..., **kwargs)`
+    (`actor_id=` alone means a system caller naming a person: tests, the demo, flows). With a request ID, a repeat
+    with the same arguments returns the first answer, read back into the same view with `replayed` set, and writes
+    nothing; the same ID with other arguments is refused."""
 
-    def wrap(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def wrap(fn: Callable[..., A | dict[str, Any]]) -> ActionFn[A]:
         @functools.wraps(fn)
         def run(store: Store, *, request_id: str | None = None, actor_id: str | None = None, now=None,
-                actor: Actor | None = None, **kwargs: Any) -> dict[str, Any]:
+                actor: Actor | None = None, **kwargs: Any) -> A:
             moment = as_utc(now) if now is not None else utcnow()
             if actor is None:
                 actor = Actor(actor_id, Channel.SYSTEM)
             actor_id = actor.person_id
             print_ = fingerprint(name, {"actor": actor_id, **kwargs})
             if request_id:
-                replay = _replay(store, request_id, name, print_)
+                replay = _replay(store, request_id, name, print_, view)
                 if replay is not None:
                     return replay
             try:
                 with _transaction(store) as session:
                     work = Work(session, moment, actor_id, request_id, name, actor=actor)
-                    result = fn(work, **kwargs)
+                    result = view.model_validate(fn(work, **kwargs))
                     if request_id:
                         session.add(RequestRecord(request_id=request_id, action=name, fingerprint=print_,
-                                                  result=_jsonable(result), created_at=moment))
+                                                  result=result.model_dump(mode="json"), created_at=moment))
                         session.flush()
                     if work.advanced:
                         outbox_signal.signal(session)
@@ -148,7 +163,7 @@ def action(name: str) -> Callable:
                 # changed (a stale version), or on the rules (the step the winner closed); the winner committed
                 # first, so its answer is on record: the loser replays it.
                 if request_id:
-                    replay = _replay(store, request_id, name, print_)
+                    replay = _replay(store, request_id, name, print_, view)
                     if replay is not None:
                         return replay
                 if isinstance(exc, Refusal):
@@ -168,7 +183,8 @@ def action(name: str) -> Callable:
                 raise StoreError(f"数据库出错（{type(exc.orig).__name__}），本次未作任何改动") from None
 
         run.action_name = name  # type: ignore[attr-defined]
-        return run
+        run.view = view  # type: ignore[attr-defined]
+        return cast(ActionFn[A], run)
 
     return wrap
 
@@ -184,7 +200,7 @@ def _constraint(exc: IntegrityError) -> str:
     return getattr(diag, "constraint_name", None) or type(exc.orig).__name__
 
 
-def _replay(store: Store, request_id: str, name: str, print_: str) -> dict[str, Any] | None:
+def _replay(store: Store, request_id: str, name: str, print_: str, view: type[A]) -> A | None:
     with store.reading() as session:
         seen = session.scalar(select(RequestRecord).where(RequestRecord.request_id == request_id))
         if seen is None:
@@ -192,4 +208,4 @@ def _replay(store: Store, request_id: str, name: str, print_: str) -> dict[str, 
         if seen.action != name or seen.fingerprint != print_:
             raise Refusal("request_id_reused", f"请求编号{request_id}已用于另一项操作（{seen.action}），不能用于不同内容的提交",
                           "DOMAIN §5", request_id=request_id)
-        return {**seen.result, "replayed": True}
+        return view.model_validate({**seen.result, "replayed": True})

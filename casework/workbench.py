@@ -16,7 +16,9 @@ from models.codes import Action, CaseState, Stage, StepKind, StepStatus
 from models.errors import NotFound
 from models.rules import eligible
 from models.store import Campaign, CampaignPhaseRow, Case, DispositionRow, Member, Organisation, Step
+from models.record_views import CaseRecord, Dashboard
 from models.timing import LOCAL_TZ, local_date
+from models.views import CampaignLine, InboxItem, InboxView
 
 from .access import acting_orgs, mask_id_number, mask_phone, require_case, visible_orgs
 from .cases import facts_in, open_step_of
@@ -29,7 +31,7 @@ INBOX_PAGE = 100  # a phone shows a page of work at a time; the filters narrow i
 # ---------------------------------------------------------------- inbox
 
 def inbox_for(session: Session, actor: Actor, now: dt.datetime, *, campaign_id: str | None = None,
-              branch_id: str | None = None, kind: str | None = None, limit: int = INBOX_PAGE) -> dict[str, Any]:
+              branch_id: str | None = None, kind: str | None = None, limit: int = INBOX_PAGE) -> InboxView:
     """What waits on the actor's organisations, due first, late marked; with the counts the navigation shows."""
     orgs = acting_orgs(session, actor)
     where = [Step.org_id.in_(orgs), Step.status == StepStatus.OPEN]
@@ -48,14 +50,14 @@ def inbox_for(session: Session, actor: Actor, now: dt.datetime, *, campaign_id: 
         .join(Case, Case.id == Step.case_id).join(Member, Member.id == Case.member_id)
         .join(Organisation, Organisation.id == Case.branch_id)
         .where(*where).order_by(Step.due_at.is_(None), Step.due_at, Step.id).limit(limit)).all()
-    items = [{
-        "step_id": r.id, "case_id": r.case_id, "member_name": r.name, "kind": r.kind.value,
-        "kind_label": r.kind.label, "title": r.title, "body": r.body.value, "body_label": r.body.label,
-        "org_id": r.org_id, "branch_id": r.branch_id, "branch_name": r.branch_name, "campaign_id": r.campaign_id,
-        "opened_at": r.opened_at, "due_at": r.due_at, "late": bool(r.due_at and r.due_at < now),
-        "days_left": (r.due_at - now).days if r.due_at else None, "case_version": r.version,
-    } for r in rows]
-    return {"items": items, "total": total, "late": late, "shown": len(items)}
+    items = [InboxItem(
+        step_id=r.id, case_id=r.case_id, member_name=r.name, kind=r.kind.value, kind_label=r.kind.label,
+        title=r.title, body=r.body.value, body_label=r.body.label, org_id=r.org_id, branch_id=r.branch_id,
+        branch_name=r.branch_name, campaign_id=r.campaign_id, opened_at=r.opened_at, due_at=r.due_at,
+        late=bool(r.due_at and r.due_at < now), days_left=(r.due_at - now).days if r.due_at else None,
+        case_version=r.version,
+    ) for r in rows]
+    return InboxView(items=items, total=total, late=late, shown=len(items))
 
 
 def inbox_count(session: Session, actor: Actor, now: dt.datetime) -> tuple[int, int]:
@@ -82,14 +84,13 @@ def filter_choices(session: Session, actor: Actor) -> dict[str, list[tuple[str, 
 
 # ---------------------------------------------------------------- the case page
 
-def case_page(session: Session, actor: Actor, case_id: str, now: dt.datetime) -> dict[str, Any]:
+def case_page(session: Session, actor: Actor, case_id: str, now: dt.datetime) -> CaseRecord:
     """The full-process record of one case, whole (the actor is entitled: the case is in their tree), and the
     actions the rules allow this actor now."""
     case = require_case(session, actor, case_id)
     record = dossier(session, case_id, now=now)
-    record["offers"] = offers(session, actor, case, now)
-    record["open_step"] = next((s for s in record["steps"] if s["status"] == StepStatus.OPEN.value), None)
-    return record
+    return CaseRecord(**record, offers=offers(session, actor, case, now),
+                      open_step=next((s for s in record["steps"] if s["status"] == StepStatus.OPEN.value), None))
 
 
 def offers(session: Session, actor: Actor, case: Case, now: dt.datetime) -> dict[str, Any]:
@@ -201,16 +202,16 @@ def member_names_of_steps(session: Session, actor: Actor, step_ids: list[str]) -
 
 # ---------------------------------------------------------------- campaigns
 
-def campaigns_for(session: Session, actor: Actor) -> list[dict[str, Any]]:
+def campaigns_for(session: Session, actor: Actor) -> list[CampaignLine]:
     orgs = visible_orgs(session, actor)
     rows = session.execute(select(Campaign, func.count(Case.id)).outerjoin(Case, Case.campaign_id == Campaign.id)
                            .where(Campaign.org_id.in_(orgs)).group_by(Campaign.id)
                            .order_by(Campaign.start_date.desc())).all()
-    return [{"campaign_id": c.id, "name": c.name, "org_id": c.org_id, "start_date": c.start_date, "cases": n}
+    return [CampaignLine(campaign_id=c.id, name=c.name, org_id=c.org_id, start_date=c.start_date, cases=n)
             for c, n in rows]
 
 
-def dashboard(session: Session, actor: Actor, campaign_id: str, now: dt.datetime) -> dict[str, Any]:
+def dashboard(session: Session, actor: Actor, campaign_id: str, now: dt.datetime) -> Dashboard:
     """Phases with deadlines, progress per branch (cases per stage and per disposition), what is late, and the
     burndown of open cases day by day."""
     orgs = visible_orgs(session, actor)
@@ -244,7 +245,7 @@ def dashboard(session: Session, actor: Actor, campaign_id: str, now: dt.datetime
     phases = session.scalars(select(CampaignPhaseRow).where(CampaignPhaseRow.campaign_id == campaign_id)
                              .order_by(CampaignPhaseRow.due_at)).all()
     columns = [s.label for s in Stage] + [s.label for s in CaseState if s is not CaseState.SEARCHING] + ["合计"]
-    return {
+    return Dashboard.model_validate({
         "campaign": {"campaign_id": campaign.id, "name": campaign.name, "start_date": campaign.start_date},
         "phases": [{"phase": p.phase.value, "label": p.phase.label, "due_at": p.due_at, "passed": p.due_at < now}
                    for p in phases],
@@ -254,7 +255,7 @@ def dashboard(session: Session, actor: Actor, campaign_id: str, now: dt.datetime
         "late": [{"org_id": o, "name": late_names.get(o, o), "count": n} for o, n in late],
         "burndown": burndown(opened, closed, now),
         "total": sum(opened.values()), "open": sum(opened.values()) - sum(closed.values()),
-    }
+    })
 
 
 def burndown(opened: dict[dt.date, int], closed: dict[dt.date, int], now: dt.datetime) -> list[tuple[str, int]]:

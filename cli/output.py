@@ -1,7 +1,8 @@
 """Printing for the CLI: one JSON document on stdout with --json, readable Chinese lines and tables otherwise;
 messages, warnings and progress always on stderr.
 
-Commands hand a result dict to `emit` together with a renderer for people; nothing else writes to stdout."""
+Commands hand a casework view (models.views) to `emit` together with a renderer for people; nothing else writes to
+stdout. With --json the document is the view's `model_dump(mode="json")` with `ok` added."""
 from __future__ import annotations
 
 import datetime as dt
@@ -33,6 +34,8 @@ def to_json(document: dict[str, Any]) -> str:
 
 
 def _json_default(value: Any) -> Any:
+    if hasattr(value, "model_dump"):  # a view (pydantic is not imported here: the CLI starts without it)
+        return value.model_dump(mode="json")
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "value"):
@@ -40,8 +43,11 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def emit(env, result: dict[str, Any], render: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """The success answer of a command: `{"ok": true, ...result}` with --json, else `render(result)`."""
+def emit(env, result: Any, render: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """The success answer of a command: `{"ok": true, ...view}` with --json, else `render(view)` (the view's fields
+    as JSON values, as the document has them)."""
+    if hasattr(result, "model_dump"):
+        result = result.model_dump(mode="json")
     if env.json:
         click.echo(to_json({"ok": True, **result}))
         return

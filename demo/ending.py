@@ -34,13 +34,13 @@ class Ending:
             for o in orgs:
                 items = inbox(s, now=final, org_id=o.id)
                 inboxes.append({"org_id": o.id, "name": o.name, "open": len(items),
-                                "late": sum(1 for i in items if i["late"])})
+                                "late": sum(1 for i in items if i.late)})
             cases = []
             for cid, plan in self.plans.items():
                 case = s.get(Case, cid)
                 summary = case_summary(s, case)
-                cases.append({**summary, "member_name": plan.member_name, "branch_id": plan.branch_id,
-                              "probationary": plan.probationary, "scenario": plan.scenario,
+                cases.append({**summary.model_dump(mode="json"), "member_name": plan.member_name,
+                              "branch_id": plan.branch_id, "probationary": plan.probationary, "scenario": plan.scenario,
                               "scenario_label": SCENARIOS[plan.scenario].label, "flow_run_id": case.flow_run_id,
                               "story": plan.story, "member_id": case.member_id})
             notes = Counter(s.scalars(select(Notification.status)))
@@ -68,13 +68,14 @@ class Ending:
             "campaign_id": self.campaign_id,
             "start_date": self.start_date.isoformat(),
             "final_time": final.isoformat(),
-            "organisations": self.orgs_result,
-            "roster": {k: self.roster[k] for k in ("file", "rows", "valid", "created", "updated", "unchanged")},
+            "organisations": self.orgs_result.model_dump(mode="json"),
+            "roster": self.roster.model_dump(mode="json", include={"file", "rows", "valid", "created", "updated",
+                                                                   "unchanged"}),
             "roster_file": str(self.dir / "roster.csv"),
             "members_in_store": member_count,
-            "members_imported": self.roster["created"],
-            "bad_rows": self.roster["errors"],
-            "roster_warnings": len(self.roster["warnings"]),
+            "members_imported": self.roster.created,
+            "bad_rows": [e.model_dump(mode="json") for e in self.roster.errors],
+            "roster_warnings": len(self.roster.warnings),
             "cases": cases,
             "rounds": self.rounds,
             "followups_fired": dict(self.fired),

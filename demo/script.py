@@ -188,7 +188,7 @@ class Demo(Story, Ending):
     def fire_due(self) -> dict[str, int]:
         from casework.followups import fire_due
 
-        kinds = Counter(f["kind"] for f in fire_due(self.store, self.now) if f.get("fired"))
+        kinds = Counter(f.kind for f in fire_due(self.store, self.now) if f.fired)
         self.fired.update(kinds)
         return dict(kinds)
 
@@ -206,7 +206,7 @@ class Demo(Story, Ending):
         (self.dir / "orgs.json").write_text(json.dumps({"organisations": ORGANISATIONS, "people": PEOPLE},
                                                        ensure_ascii=False, indent=2), encoding="utf-8")
         self.orgs_result = result
-        self.say(f"组织：{result['organisations_created']}个，人员：{result['people']}人")
+        self.say(f"组织：{result.organisations_created}个，人员：{result.people}人")
 
     def import_roster(self) -> None:
         from casework.roster import import_roster_file
@@ -219,7 +219,7 @@ class Demo(Story, Ending):
         path = write_csv(sample.rows, self.dir / "roster.csv")
         self.roster = import_roster_file(self.store, path, base_committee_id=BASE, actor_id="town_staff",
                                          accept_valid_rows=True, now=self.now)
-        self.say(f"名册：共{self.roster['rows']}行，导入{self.roster['created']}人，有误{len(self.roster['errors'])}行")
+        self.say(f"名册：共{self.roster.rows}行，导入{self.roster.created}人，有误{len(self.roster.errors)}行")
 
     def _ensure_probationary(self, sample) -> None:
         """The script shows both cancellations of probationary membership: make sure two lost-contact rows that

@@ -91,8 +91,8 @@ class Story:
             self.file_materials(plan)
             counts["提出处置意见"] += 1
             plan.story.append(f"{local_date(self.now)} 党支部提出处置意见：{_label(code)}")
-            if result.get("warning"):
-                plan.story.append(f"提示：{result['warning']}")
+            if result.warning:
+                plan.story.append(f"提示：{result.warning}")
         self.round("调查核实并提出处置意见", counts, note="材料随即归档")
 
     def file_materials(self, plan: CasePlan) -> int:

@@ -3,7 +3,7 @@ JSON API's OpenAPI schema is these models; the pages send the same fields as for
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,99 +74,6 @@ class RecordReferral(Command):
 class FileMaterial(Command):
     kind: str = Field(max_length=200)
     reference: str = Field(max_length=500)
-
-
-# ---------------------------------------------------------------- views
-
-class View(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class StepView(View):
-    step_id: str
-    kind: str
-    title: str
-    body: str
-    body_label: str
-    org_id: str
-    stage: str | None = None
-    step_index: int | None = None
-    opened_at: str
-    due_at: str | None = None
-
-
-class CaseSummary(View):
-    """Where a case stands after an action."""
-
-    case_id: str
-    state: str
-    state_label: str
-    column: str
-    version: int
-    open_step: StepView | None = None
-    replayed: bool = False
-
-
-class InboxItem(View):
-    step_id: str
-    case_id: str
-    member_name: str
-    kind: str
-    kind_label: str
-    title: str
-    body_label: str
-    org_id: str
-    branch_name: str
-    campaign_id: str | None = None
-    opened_at: dt.datetime
-    due_at: dt.datetime | None = None
-    late: bool
-    case_version: int
-
-
-class InboxView(View):
-    items: list[InboxItem]
-    total: int
-    late: int
-    shown: int
-
-
-class Me(View):
-    person_id: str
-    channel: str
-    org_id: str | None = None
-
-
-class CaseRecord(View):
-    """The full-process record (全程纪实) of one case, whole: only for those entitled, every read audited."""
-
-    case_id: str
-    state: str
-    state_label: str
-    version: int
-    member: dict[str, Any]
-    attempts: list[dict[str, Any]]
-    steps: list[dict[str, Any]]
-    dispositions: list[dict[str, Any]]
-    materials: list[dict[str, Any]]
-    referrals: list[dict[str, Any]]
-    followups: list[dict[str, Any]]
-    offers: dict[str, Any]
-
-
-class CampaignLine(View):
-    campaign_id: str
-    name: str
-    org_id: str
-    start_date: dt.date
-    cases: int
-
-
-class StatisticsView(View):
-    org_id: str
-    campaign_id: str | None = None
-    table: dict[str, int]
-    headings: dict[str, str]
 
 
 class ErrorDetail(BaseModel):

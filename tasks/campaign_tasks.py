@@ -19,7 +19,8 @@ from .common import QUIET
 def open_cases(campaign_id: str, org_id: str, name: str, start_date: str, actor_id: str,
                phases: dict[str, str] | None) -> dict:
     return start_campaign(shared_store(), request_id=f"campaign:{campaign_id}", actor_id=actor_id, now=utcnow(),
-                          campaign_id=campaign_id, org_id=org_id, name=name, start_date=start_date, phases=phases)
+                          campaign_id=campaign_id, org_id=org_id, name=name, start_date=start_date,
+                          phases=phases).model_dump(mode="json")  # the view's JSON: a flow's result is plain data
 
 
 @task(name="create-case-runs", retries=2, retry_delay_seconds=5, **QUIET)

@@ -21,12 +21,13 @@ from .repair import repair_sweep
 
 @task(name="fire-follow-up", retries=2, retry_delay_seconds=5, **QUIET)
 def fire(followup_id: str, now: str | None = None) -> dict:
-    return fire_followup(shared_store(), request_id=f"fire:{followup_id}", now=moment(now), followup_id=followup_id)
+    return fire_followup(shared_store(), request_id=f"fire:{followup_id}", now=moment(now),
+                         followup_id=followup_id).model_dump(mode="json")  # the view's JSON: plain data for the flow
 
 
 @task(name="fire-due-follow-ups", **QUIET)
 def fire_due_followups(now: str | None) -> list[dict]:
-    return fire_due(shared_store(), moment(now))
+    return [f.model_dump(mode="json") for f in fire_due(shared_store(), moment(now))]
 
 
 @task(name="schedule-unscheduled-follow-ups", **QUIET)

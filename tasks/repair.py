@@ -73,7 +73,8 @@ def sweep_by_hand(store: Store, *, now: dt.datetime, with_prefect: bool = True) 
     Prefect run their run, and replay every case whose run is behind the store. Without a Prefect server
     (`with_prefect=False`) only the follow-ups fire; the rest needs the server."""
     fired = fire_due(store, now)
-    out: dict = {"now": now.isoformat(), "fired": fired, "scheduled": None, "repaired": None}
+    out: dict = {"now": now.isoformat(), "fired": [f.model_dump(mode="json") for f in fired], "scheduled": None,
+                 "repaired": None}
     if with_prefect:
         with store.reading() as s:
             out["scheduled"] = sync_followup_runs(runs.followups_to_sync(s, unscheduled_only=True))

@@ -9,12 +9,15 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from casework import dispositions, search
 from casework.access import audit_read, require_org
-from casework.queries import statistics
+from casework.queries import statistics_view
 from casework.workbench import campaigns_for, case_page, inbox_for
 from models.actor import Actor
 from models.codes import StepKind
-from models.commands import (CampaignLine, CaseRecord, CaseSummary, DecideStep, ErrorBody, FileMaterial, InboxView,
-                             JudgeCorrection, Me, ProposeDisposition, RecordAttempt, RecordReferral, StatisticsView)
+from models.commands import (DecideStep, ErrorBody, FileMaterial, JudgeCorrection, ProposeDisposition, RecordAttempt,
+                             RecordReferral)
+from models.record_views import CaseRecord
+from models.views import (AttemptRecorded, CampaignLine, CorrectionJudged, DispositionProposed, InboxView,
+                          MaterialFiled, Me, ReferralRecorded, StatisticsView, StepDecided)
 from models.errors import Refusal
 
 from .deps import actor_of, now_of, store_of
@@ -40,9 +43,8 @@ def me(actor: Who) -> Me:
 def inbox(request: Request, actor: Who, campaign: Annotated[str | None, Query(max_length=64)] = None,
           branch: Annotated[str | None, Query(max_length=64)] = None, kind: StepKind | None = None) -> InboxView:
     with store_of(request).reading() as s:
-        box = inbox_for(s, actor, now_of(request), campaign_id=campaign, branch_id=branch,
-                        kind=kind.value if kind else None)
-    return InboxView.model_validate(box)
+        return inbox_for(s, actor, now_of(request), campaign_id=campaign, branch_id=branch,
+                         kind=kind.value if kind else None)
 
 
 @router.get("/cases/{case_id}", response_model=CaseRecord, summary="案件全程纪实（查看即记入审计）")
@@ -50,58 +52,52 @@ def case(request: Request, actor: Who, case_id: str) -> CaseRecord:
     store, now = store_of(request), now_of(request)
     with store.reading() as s:
         record = case_page(s, actor, case_id[:80], now)
-    audit_read(store, actor, now, what="case", case_id=record["case_id"])
-    return CaseRecord.model_validate(record)
+    audit_read(store, actor, now, what="case", case_id=record.case_id)
+    return record
 
 
-@router.post("/cases/{case_id}/attempts", response_model=CaseSummary, summary="登记查找记录")
-def record_attempt(request: Request, actor: Who, case_id: str, body: RecordAttempt) -> CaseSummary:
+@router.post("/cases/{case_id}/attempts", response_model=AttemptRecorded, summary="登记查找记录")
+def record_attempt(request: Request, actor: Who, case_id: str, body: RecordAttempt) -> AttemptRecorded:
     data = body.model_dump(exclude={"request_id"}, mode="json")
-    return CaseSummary.model_validate(search.record_attempt(store_of(request), **_who(request, actor, body),
-                                                            case_id=case_id[:80], **data))
+    return search.record_attempt(store_of(request), **_who(request, actor, body), case_id=case_id[:80], **data)
 
 
-@router.post("/cases/{case_id}/proposals", response_model=CaseSummary, summary="提出处置意见")
-def propose(request: Request, actor: Who, case_id: str, body: ProposeDisposition) -> CaseSummary:
+@router.post("/cases/{case_id}/proposals", response_model=DispositionProposed, summary="提出处置意见")
+def propose(request: Request, actor: Who, case_id: str, body: ProposeDisposition) -> DispositionProposed:
     data = body.model_dump(exclude={"request_id"}, mode="json")
-    return CaseSummary.model_validate(dispositions.propose_disposition(
-        store_of(request), **_who(request, actor, body), case_id=case_id[:80], **data))
+    return dispositions.propose_disposition(store_of(request), **_who(request, actor, body), case_id=case_id[:80],
+                                            **data)
 
 
-@router.post("/steps/{step_id}/decision", response_model=CaseSummary, summary="审批步骤作出决定")
-def decide(request: Request, actor: Who, step_id: str, body: DecideStep) -> CaseSummary:
+@router.post("/steps/{step_id}/decision", response_model=StepDecided, summary="审批步骤作出决定")
+def decide(request: Request, actor: Who, step_id: str, body: DecideStep) -> StepDecided:
     data = body.model_dump(exclude={"request_id"}, mode="json")
-    return CaseSummary.model_validate(dispositions.decide_step(store_of(request), **_who(request, actor, body),
-                                                               step_id=step_id[:80], **data))
+    return dispositions.decide_step(store_of(request), **_who(request, actor, body), step_id=step_id[:80], **data)
 
 
-@router.post("/steps/{step_id}/judgement", response_model=CaseSummary, summary="限期改正期满评估")
-def judge(request: Request, actor: Who, step_id: str, body: JudgeCorrection) -> CaseSummary:
+@router.post("/steps/{step_id}/judgement", response_model=CorrectionJudged, summary="限期改正期满评估")
+def judge(request: Request, actor: Who, step_id: str, body: JudgeCorrection) -> CorrectionJudged:
     data = body.model_dump(exclude={"request_id"}, mode="json")
-    return CaseSummary.model_validate(dispositions.judge_correction(store_of(request), **_who(request, actor, body),
-                                                                    step_id=step_id[:80], **data))
+    return dispositions.judge_correction(store_of(request), **_who(request, actor, body), step_id=step_id[:80],
+                                         **data)
 
 
-@router.post("/cases/{case_id}/referrals", summary="移送纪检或公安机关")
-def refer(request: Request, actor: Who, case_id: str, body: RecordReferral) -> dict[str, str]:
+@router.post("/cases/{case_id}/referrals", response_model=ReferralRecorded, summary="移送纪检或公安机关")
+def refer(request: Request, actor: Who, case_id: str, body: RecordReferral) -> ReferralRecorded:
     data = body.model_dump(exclude={"request_id"}, mode="json")
-    result = dispositions.record_referral(store_of(request), **_who(request, actor, body), case_id=case_id[:80],
-                                          **data)
-    return {k: str(v) for k, v in result.items() if k in ("case_id", "target", "target_label")}
+    return dispositions.record_referral(store_of(request), **_who(request, actor, body), case_id=case_id[:80], **data)
 
 
-@router.post("/cases/{case_id}/materials", summary="登记归档处置材料")
-def file_material(request: Request, actor: Who, case_id: str, body: FileMaterial) -> dict[str, object]:
+@router.post("/cases/{case_id}/materials", response_model=MaterialFiled, summary="登记归档处置材料")
+def file_material(request: Request, actor: Who, case_id: str, body: FileMaterial) -> MaterialFiled:
     data = body.model_dump(exclude={"request_id"}, mode="json")
-    result = dispositions.file_material(store_of(request), **_who(request, actor, body), case_id=case_id[:80],
-                                        **data)
-    return {"case_id": result["case_id"], "kind": result["kind"], "missing": list(result["missing"])}
+    return dispositions.file_material(store_of(request), **_who(request, actor, body), case_id=case_id[:80], **data)
 
 
 @router.get("/campaigns", response_model=list[CampaignLine], summary="集中排查")
 def campaigns(request: Request, actor: Who) -> list[CampaignLine]:
     with store_of(request).reading() as s:
-        return [CampaignLine.model_validate(c) for c in campaigns_for(s, actor)]
+        return campaigns_for(s, actor)
 
 
 @router.get("/statistics", response_model=StatisticsView, summary="统计表A–X")
@@ -109,8 +105,7 @@ def stats(request: Request, actor: Who, org: Id, campaign: Annotated[str | None,
           ) -> StatisticsView:
     with store_of(request).reading() as s:
         organisation = require_org(s, actor, org)
-        result = statistics(s, organisation.id, campaign_id=campaign)
-    return StatisticsView.model_validate(result)
+        return statistics_view(s, organisation.id, campaign_id=campaign)
 
 
 __all__ = ["router", "Refusal"]

@@ -204,25 +204,19 @@ def material_file(env, case_id, kind, reference) -> None:
         output.out("尚缺：" + "、".join(r["missing"]) if r["missing"] else "材料已齐全")))
 
 
-def _checklist(env, case_id: str) -> tuple[dict | None, list[dict]]:
-    from casework.queries import dossier
+def _checklist(env, case_id: str):
+    from casework.queries import checklist
 
     with env.reading() as s:
-        d = dossier(s, case_id, now=env.clock())
-    current = next((x for x in reversed(d["dispositions"]) if x["status"] in ("in_progress", "effective")), None)
-    if current is None:
-        return None, []
-    filed = {m["kind"]: m for m in d["materials"] if m["disposition_id"] == current["disposition_id"]}
-    return current, [{"number": i, "kind": k, "filed": k in filed, "reference": filed.get(k, {}).get("reference")}
-                     for i, k in enumerate(current["materials_required"], start=1)]
+        return checklist(s, case_id, now=env.clock())
 
 
 def _checklist_item(env, case_id: str, number: int) -> str:
-    _current, items = _checklist(env, case_id)
+    items = _checklist(env, case_id).materials
     if not 1 <= number <= len(items):
         raise click.BadParameter(f"材料序号应为1至{len(items)}" if items else "本案当前没有进行中的处置",
                                  param_hint="--kind")
-    return items[number - 1]["kind"]
+    return items[number - 1].kind
 
 
 @material.command("list")
@@ -231,20 +225,15 @@ def _checklist_item(env, case_id: str, number: int) -> str:
 @pass_env
 def material_list(env, case_id) -> None:
     """进行中处置的材料清单，注明已归档和尚缺的。"""
-    current, items = _checklist(env, case_id)
-    result = {"case_id": case_id, "disposition_id": current["disposition_id"] if current else None,
-              "disposition": current["code"] if current else None, "materials": items,
-              "missing": [i["kind"] for i in items if not i["filed"]]}
-
     def render(r):
         if r["disposition_id"] is None:
             output.out(f"案件 {case_id} 当前没有进行中的处置")
             return
-        output.out(f"案件 {case_id} 处置 {r['disposition_id']}（{current['title']}）所需材料：")
+        output.out(f"案件 {case_id} 处置 {r['disposition_id']}（{r['title']}）所需材料：")
         output.print_table(["序号", "材料", "已归档", "文号/存档位置"],
                            [[i["number"], i["kind"], i["filed"], i["reference"]] for i in r["materials"]])
 
-    output.emit(env, result, render)
+    output.emit(env, _checklist(env, case_id), render)
 
 
 @click.group()

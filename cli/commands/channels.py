@@ -39,9 +39,11 @@ def set_(env, org, person, url, label, send_test) -> None:
         raise click.UsageError("须指明 --org ORG（组织的工作群）或 --person PERSON（本人渠道），二者选一")
     result = env.act(set_channel, org_id=org, person_id=person, url=_read_url(url), label=label)
     if send_test:
+        from models.views import ChannelTested
         from tasks.notify_tasks import send_channel_test
 
-        result["test"] = send_channel_test(env.store(), result["channel_id"], now=env.clock())
+        result = ChannelTested(**result.model_dump(), test=send_channel_test(env.store(), result.channel_id,
+                                                                             now=env.clock()))
     output.emit(env, result, _render_set)
 
 
@@ -60,10 +62,11 @@ def _render_set(r: dict) -> None:
 def list_(env, org, person) -> None:
     """列出提醒渠道（地址已遮盖）。"""
     from casework.deliveries import list_channels
+    from models.views import ChannelList
 
     with env.reading() as s:
         items = list_channels(s, org_id=org, person_id=person)
-    output.emit(env, {"count": len(items), "channels": items}, _render_list)
+    output.emit(env, ChannelList(count=len(items), channels=items), _render_list)
 
 
 def _render_list(r: dict) -> None:
@@ -132,11 +135,11 @@ def rekey(env) -> None:
 @pass_env
 def notifications(env) -> None:
     """提醒送达情况：没有任何提醒渠道的组织和人员（收不到提醒），以及多次重试后仍发送失败的消息。"""
-    from casework.deliveries import delivery_counts, failures, unreached
+    from casework.deliveries import delivery_report
 
     with env.reading() as s:
-        result = {**unreached(s), "failed": failures(s), "counts": delivery_counts(s)}
-    output.emit(env, result, _render_report)
+        report = delivery_report(s)
+    output.emit(env, report, _render_report)
 
 
 def _render_report(r: dict) -> None:

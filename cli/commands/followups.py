@@ -21,10 +21,11 @@ def followups_run(env) -> None:
     """触发所有已到期的后续事项（每项只触发一次，可重复运行）：停止党籍满两年复查、限期改正期满、
     介绍信回执逾期、排查阶段截止。用 --now 模拟时间推移。"""
     from casework.followups import fire_due
+    from models.record_views import FiredList
 
     now = env.clock()
     fired = fire_due(env.store(), now)
-    output.emit(env, {"now": now.isoformat(), "count": len(fired), "fired": fired}, _render_fired)
+    output.emit(env, FiredList(now=now.isoformat(), count=len(fired), fired=fired), _render_fired)
 
 
 def _render_fired(r: dict) -> None:

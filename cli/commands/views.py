@@ -38,16 +38,13 @@ def cases() -> None:
 @pass_env
 def cases_list(env, org, campaign, state) -> None:
     """列出案件及其所处阶段（即失联党员工作台账的各行）。指定 --as 时只列此人可见的案件。"""
-    from casework.queries import ledger
+    from casework.queries import case_list, ledger_of
 
     with env.reading() as s:
         org_ids = scoped_orgs(env, s, org)
-        rows = [row for o in org_ids for row in ledger(s, o, campaign)]
-    audit_list(env, "cases", org_ids, len(rows))
-    if state:
-        rows = [r for r in rows if r["state"] == state]
-    output.emit(env, {"org_ids": org_ids, "campaign_id": campaign, "state": state, "count": len(rows), "cases": rows},
-                _render_cases)
+        rows = ledger_of(s, org_ids, campaign)
+    audit_list(env, "cases", org_ids, rows.count)
+    output.emit(env, case_list(rows, state), _render_cases)
 
 
 def _render_cases(r: dict) -> None:
@@ -75,13 +72,13 @@ def cases_show(env, case_id) -> None:
     """一人一档：案件的全程纪实（党员信息、每次查找、每个审批步骤、处置、材料、移送、后续事项）。
     指定 --as 时只显示此人有权查看的案件；每次查看都记入审计日志（命令行、系统用户）。"""
     from casework.access import audit_read, require_case
-    from casework.queries import dossier
+    from casework.queries import case_record
 
     actor = env.cli_actor()
     with env.reading() as s:
         if actor.person_id:
             require_case(s, actor, case_id)
-        d = dossier(s, case_id, now=env.clock())
+        d = case_record(s, case_id, now=env.clock())
     audit_read(env.store(), actor, env.clock(), what="case", case_id=case_id)
     output.emit(env, d, _render_dossier)
 
@@ -171,16 +168,13 @@ def _render_dossier(d: dict) -> None:
 @pass_env
 def inbox(env, org) -> None:
     """待办：某人（--as）或某组织（--org）待办理的事项，按期限排序，注明是否逾期。"""
-    from casework.queries import inbox as inbox_query
+    from casework.queries import inbox_of
 
     if not org and not env.actor:
         raise click.UsageError("须指明 --as PERSON（某人的待办）或 --org ORG（某组织的待办）")
-    now = env.clock()
     with env.reading() as s:
-        items = inbox_query(s, now=now, org_id=org) if org else inbox_query(s, now=now, person_id=env.actor)
-    result = {"person_id": None if org else env.actor, "org_id": org, "now": now.isoformat(), "count": len(items),
-              "late": sum(1 for i in items if i["late"]), "items": items}
-    output.emit(env, result, _render_inbox)
+        box = inbox_of(s, now=env.clock(), org_id=org, person_id=env.actor)
+    output.emit(env, box, _render_inbox)
 
 
 def _render_inbox(r: dict) -> None:
@@ -202,13 +196,13 @@ def _render_inbox(r: dict) -> None:
 @pass_env
 def ledger(env, org, campaign) -> None:
     """失联党员工作台账：每名失联党员的基本情况、查找和处置进展。"""
-    from casework.queries import ledger as ledger_query
+    from casework.queries import ledger_of
 
     with env.reading() as s:
         org_ids = scoped_orgs(env, s, org)
-        rows = [row for o in org_ids for row in ledger_query(s, o, campaign)]
-    audit_list(env, "ledger", org_ids, len(rows))
-    output.emit(env, {"org_ids": org_ids, "campaign_id": campaign, "count": len(rows), "rows": rows}, lambda r:
+        rows = ledger_of(s, org_ids, campaign)
+    audit_list(env, "ledger", org_ids, rows.count)
+    output.emit(env, rows, lambda r:
                 output.print_table(
                     ["案件编号", "姓名", "性别", "出生年月", "身份证号", "党支部", "党员类别", "最近联系", "失联情形",
                      "失联时间", "查找结果", "处置", "栏目"],
@@ -225,13 +219,13 @@ def ledger(env, org, campaign) -> None:
 @pass_env
 def unreachable(env, org, campaign) -> None:
     """经查找仍然无法取得联系党员登记表。"""
-    from casework.queries import unreachable_register
+    from casework.queries import register_of
 
     with env.reading() as s:
         org_ids = scoped_orgs(env, s, org)
-        rows = [row for o in org_ids for row in unreachable_register(s, o, campaign)]
-    audit_list(env, "unreachable", org_ids, len(rows))
-    output.emit(env, {"org_ids": org_ids, "campaign_id": campaign, "count": len(rows), "rows": rows}, lambda r:
+        rows = register_of(s, org_ids, campaign)
+    audit_list(env, "unreachable", org_ids, rows.count)
+    output.emit(env, rows, lambda r:
                 output.print_table(
                     ["案件编号", "姓名", "性别", "身份证号", "党支部", "党组织类别", "职业", "失联情形", "失联时间", "状态",
                      "栏目"],
@@ -248,14 +242,14 @@ def unreachable(env, org, campaign) -> None:
 @pass_env
 def out_of_control(env, org, as_of) -> None:
     """失控党员名单：外出一个月以上未向党支部报告的党员，应主动联系。"""
-    from casework.queries import out_of_control_members
+    from casework.queries import out_of_control_of
 
     day = as_of or env.today()
     with env.reading() as s:
         scoped_orgs(env, s, org)
-        rows = out_of_control_members(s, org, day)
-    audit_list(env, "out_of_control", [org], len(rows))
-    output.emit(env, {"org_id": org, "as_of": day.isoformat(), "count": len(rows), "members": rows}, lambda r: (
+        rows = out_of_control_of(s, org, day)
+    audit_list(env, "out_of_control", [org], rows.count)
+    output.emit(env, rows, lambda r: (
         output.out(f"截至 {r['as_of']}，{r['org_id']} 的失控党员（{r['count']}人）："),
         output.print_table(["姓名", "性别", "身份证号", "党支部", "联系电话", "备用联系人", "备注"],
                            [[x["name"], x["gender"], x["id_number"], x["branch_id"], x["phone"], x["backup_contact"],
@@ -275,22 +269,15 @@ def stats(ctx, org, campaign, as_of) -> None:
     """统计表（附件5，A-X栏），由案件逐件计入，六项关系必然成立。子命令 check 校验手工填写的统计表。"""
     if ctx.invoked_subcommand:
         return
-    from casework.queries import org_scope, statistics
-    from models.statistics import LETTERS, check_table
+    from casework.queries import org_scope, statistics_table
 
     from ..main import env_of
 
     env = env_of(ctx)
     moment = _as_of(as_of) if as_of else env.now
     with env.reading() as s:
-        org_ids = org_scope(s, org)
-        results = [statistics(s, o, campaign_id=campaign, as_of=moment) for o in org_ids]
-    table = {letter: sum(r["table"][letter] for r in results) for letter in LETTERS}
-    from models.statistics import HEADINGS
-
-    result = {"org_ids": org_ids, "campaign_id": campaign, "as_of": moment.isoformat() if moment else None,
-              "table": table, "headings": HEADINGS, "problems": check_table(table)}
-    output.emit(env, result, _render_stats)
+        table = statistics_table(s, org_scope(s, org), campaign_id=campaign, as_of=moment)
+    output.emit(env, table, _render_stats)
 
 
 def _as_of(text: str) -> dt.datetime:
@@ -334,16 +321,17 @@ def stats_check(env, file: Path) -> None:
     JSON：{"A": 10, "B": 6, ...}，或多张表 [{"label": "某支部", "A": ...}, ...]。CSV：首行为栏目字母A-X、
     其下每行一张表（可有一列单位名称）；或每行“字母,人数”（中间可有项目名称列）。"""
     from models.errors import Refusal
+    from models.record_views import CheckedTable, TableCheck
     from models.statistics import check_table
 
     tables = _read_tables(file)
-    checked = [{"label": label, "table": table, "problems": check_table(table)} for label, table in tables]
-    bad = [c for c in checked if c["problems"]]
+    checked = [CheckedTable(label=label, table=table, problems=check_table(table)) for label, table in tables]
+    bad = [c for c in checked if c.problems]
     if bad:
-        lines = [f"{c['label']}：{p}" if len(checked) > 1 else p for c in bad for p in c["problems"]]
+        lines = [f"{c.label}：{p}" if len(checked) > 1 else p for c in bad for p in c.problems]
         raise Refusal("table_inconsistent", f"统计表（附件5）{file.name}有误（{len(lines)}处）：\n" + "\n".join(lines),
-                      "002", tables=checked, problems=lines)
-    output.emit(env, {"file": file.name, "count": len(checked), "tables": checked},
+                      "002", tables=[c.model_dump(mode="json") for c in checked], problems=lines)
+    output.emit(env, TableCheck(file=file.name, count=len(checked), tables=checked),
                 lambda r: output.out(f"统计表{r['file']}（{r['count']}张）：各栏目均已填写，六项关系均成立"))
 
 

@@ -83,9 +83,9 @@ def test_a_campaign_start_writes_for_each_member_the_rows_the_single_path_writes
     assert len(expected_ids) == 4 and {t: len(r) for t, r in expected.items()} == dict.fromkeys(expected, 4)
 
     result = start(orgs)  # the bulk path, committed
-    assert result["case_ids"] == expected_ids
+    assert result.case_ids == expected_ids
     with orgs.reading() as s:
-        actual = rows_of(s, result["case_ids"])
+        actual = rows_of(s, result.case_ids)
     for table in expected:
         assert actual[table] == expected[table], table
     by_member = {r["member_id"]: r for r in expected["cases"]}
@@ -98,8 +98,8 @@ def test_a_member_with_an_open_case_gets_no_second_one(orgs):
     start(orgs, campaign_id="C1")
     second = add_member(orgs, name="乙")
     later = start(orgs, campaign_id="C2", now=T0 + dt.timedelta(days=1))
-    assert later["cases_opened"] == 1
-    assert [(s["member_id"], s["code"], s["open_case"]) for s in later["skipped"]] == [(first, "open_case", "C1-00001")]
+    assert later.cases_opened == 1
+    assert [(s.member_id, s.code, s.open_case) for s in later.skipped] == [(first, "open_case", "C1-00001")]
     with orgs.reading() as s:
         open_cases = dict(s.execute(select(Case.member_id, func.count()).where(Case.state != CaseState.CLOSED)
                                     .group_by(Case.member_id)).tuples().all())
@@ -116,9 +116,9 @@ def test_two_campaigns_started_at_once_open_one_case_per_member(orgs):
 
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(go, ["CA", "CB"]))
-    assert sorted(r["cases_opened"] for r in results) == [0, 12]
-    loser = next(r for r in results if r["cases_opened"] == 0)
-    assert {s["code"] for s in loser["skipped"]} == {"open_case"}
+    assert sorted(r.cases_opened for r in results) == [0, 12]
+    loser = next(r for r in results if r.cases_opened == 0)
+    assert {s.code for s in loser.skipped} == {"open_case"}
     with orgs.reading() as s:
         per_member = dict(s.execute(select(Case.member_id, func.count()).group_by(Case.member_id)).tuples().all())
         outbox = s.scalar(select(func.count()).select_from(OutboxRow))

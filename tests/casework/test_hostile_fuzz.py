@@ -145,8 +145,8 @@ def test_any_roster_imports_correctly_or_is_refused_leaving_the_store_unchanged(
         if refusal.code == "roster_has_errors":
             assert all(e["line"] >= 2 and e["reasons"] for e in refusal.details["report"]["errors"])
         return
-    assert report["created"] + report["updated"] + report["unchanged"] == report["valid"]
-    assert all(e["line"] >= 2 and e["reasons"] for e in report["errors"])
+    assert report.created + report.updated + report.unchanged == report.valid
+    assert all(e.line >= 2 and e.reasons for e in report.errors)
     with orgs.reading() as s:
         for m in s.scalars(select(Member)):
             assert m.id_number.isascii() and len(m.id_number) == 18

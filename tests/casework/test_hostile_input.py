@@ -87,7 +87,7 @@ def test_a_full_width_id_number_is_the_same_member(orgs):
     _import(orgs, _csv([row]))
     twin = {**row, "身份证号": row["身份证号"].translate(FULL_WIDTH), "联系电话": "13900000000"}
     report = _import(orgs, _csv([twin]))
-    assert (report["created"], report["updated"]) == (0, 1)
+    assert (report.created, report.updated) == (0, 1)
     assert _members(orgs) == 1
 
 
@@ -202,7 +202,7 @@ def test_malformed_xlsx_cells_are_a_clear_refusal_or_a_clear_report(orgs, mangle
         assert err.code in ("roster_format", "roster_has_errors", "roster_missing_columns", "roster_empty")
         assert err.message
     else:
-        assert report["imported"]
+        assert report.imported
 
 
 @pytest.mark.parametrize("far", ["XFD1048576", "ZZ300000"])
@@ -265,7 +265,7 @@ def test_actions_refuse_control_characters_and_oversized_texts(orgs):
         assert s.scalar(select(func.count()).select_from(Attempt)) == 0
     # full-width codes are the same codes
     done = record_attempt(orgs, **{**base, "case_id": case_id.translate(FULL_WIDTH)})
-    assert done["case_id"] == case_id
+    assert done.case_id == case_id
 
 
 # ---------------------------------------------------------------- the CLI's dates

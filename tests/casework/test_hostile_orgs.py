@@ -65,7 +65,7 @@ def test_the_organisation_above_changes_roles_below_it_and_the_change_is_audited
         {"id": "county_staff", "name": "郑干事", "roles": [{"org": "COUNTY", "role": "staff"}]}])
     result = import_organisations(orgs, actor_id="county_staff", now=T0, organisations=[], people=[
         {"id": "town_staff", "name": "钱干事", "roles": [{"org": "TOWN", "role": "secretary"}]}])
-    assert result["people"] == 1
+    assert result.people == 1
     assert _roles(orgs, "town_staff") == {"TOWN": {"secretary"}}
     with orgs.reading() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "import_organisations")

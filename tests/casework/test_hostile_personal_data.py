@@ -220,8 +220,9 @@ def test_a_key_rotation_reencrypts_everything_and_the_old_key_retires(orgs, monk
 
 def test_database_errors_in_an_action_never_quote_the_row(orgs):
     from casework.uow import StoreError, Work, action
+    from models.views import Answer
 
-    @action("test_failing_write")
+    @action("test_failing_write", Answer)
     def failing(work: Work) -> dict:
         # NOT NULL columns missing: PostgreSQL's message would quote the failing row
         work.session.execute(text("INSERT INTO organisations (id, name) VALUES ('X', '13812349999')"))

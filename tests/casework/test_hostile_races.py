@@ -15,6 +15,7 @@ from casework.roster import import_roster_bytes
 from casework.search import record_attempt
 from models.errors import Refusal
 from models.store import Attempt, Campaign, Case, Member
+from models.views import CampaignStarted, RosterReport
 from tests.casework.drive import add_member, case_of, start
 from tests.conftest import T0
 
@@ -49,9 +50,9 @@ def test_twenty_retries_of_one_request_all_get_the_first_answer(orgs):
     outcomes = _together(attempt)
     errors = [o for o in outcomes if isinstance(o, Exception)]
     assert not errors, [repr(e) for e in errors]
-    assert sum(1 for o in outcomes if not o.get("replayed")) == 1
-    first = next(o for o in outcomes if not o.get("replayed"))
-    assert all({k: v for k, v in o.items() if k != "replayed"} == first for o in outcomes)
+    assert sum(1 for o in outcomes if not o.replayed) == 1
+    first = next(o for o in outcomes if not o.replayed)
+    assert all(o.model_copy(update={"replayed": False}) == first for o in outcomes)
     with orgs.reading() as s:
         assert s.scalar(select(func.count()).select_from(Attempt)) == 1
 
@@ -66,7 +67,7 @@ def test_concurrent_campaign_starts_with_one_id_give_one_campaign_and_clear_refu
     outcomes = _together(go)
     unexpected = [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, Refusal)]
     assert not unexpected, [repr(e) for e in unexpected]
-    assert sum(1 for o in outcomes if isinstance(o, dict)) == 1
+    assert sum(1 for o in outcomes if isinstance(o, CampaignStarted)) == 1
     assert {o.code for o in outcomes if isinstance(o, Refusal)} <= {"campaign_exists", "concurrent_duplicate"}
     with orgs.reading() as s:
         assert s.scalar(select(func.count()).select_from(Campaign)) == 1
@@ -81,8 +82,9 @@ def test_concurrent_campaign_starts_with_one_request_id_all_get_the_first_answer
                               org_id="TOWN", name="集中排查", start_date="2026-03-07")
 
     outcomes = _together(go)
-    assert all(isinstance(o, dict) for o in outcomes), [repr(o) for o in outcomes if not isinstance(o, dict)]
-    assert sum(1 for o in outcomes if not o.get("replayed")) == 1
+    assert all(isinstance(o, CampaignStarted) for o in outcomes), [repr(o) for o in outcomes
+                                                                    if not isinstance(o, CampaignStarted)]
+    assert sum(1 for o in outcomes if not o.replayed) == 1
 
 
 def _roster() -> bytes:
@@ -105,7 +107,7 @@ def test_concurrent_imports_of_one_roster_give_the_members_once_and_clear_refusa
     outcomes = _together(go)
     unexpected = [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, Refusal)]
     assert not unexpected, [repr(e) for e in unexpected]
-    assert any(isinstance(o, dict) and o["created"] == 30 for o in outcomes)
+    assert any(isinstance(o, RosterReport) and o.created == 30 for o in outcomes)
     for o in outcomes:
         if isinstance(o, Refusal):
             assert o.code in ("concurrent_import", "concurrent_duplicate")

@@ -63,18 +63,18 @@ def test_the_next_campaign_skips_the_dead_the_removed_the_suspended_and_the_open
 
     later = again(orgs, "C2026B", **NEXT)
     with orgs.reading() as s:
-        reopened = {s.get(Case, cid).member_id for cid in later["case_ids"]}
+        reopened = {s.get(Case, cid).member_id for cid in later.case_ids}
     # The one contacted (whose case closed under normal management) is the only one opened again.
     assert reopened == {found}
-    skipped = {x["member_id"]: x for x in later["skipped"]}
+    skipped = {x.member_id: x for x in later.skipped}
     assert set(skipped) == {dead, removed, suspended, still}
-    assert skipped[dead]["code"] == "dead" and skipped[dead]["reason"].startswith("已确认死亡")
-    assert skipped[removed]["code"] == "out" and "已出党" in skipped[removed]["reason"]
-    assert skipped[still]["code"] == "open_case" and skipped[still]["open_case"] == case_of(orgs, still)
-    assert skipped[still]["reason"] == f"已有未结案件{case_of(orgs, still)}，不重复立案"
+    assert skipped[dead].code == "dead" and skipped[dead].reason.startswith("已确认死亡")
+    assert skipped[removed].code == "out" and "已出党" in skipped[removed].reason
+    assert skipped[still].code == "open_case" and skipped[still].open_case == case_of(orgs, still)
+    assert skipped[still].reason == f"已有未结案件{case_of(orgs, still)}，不重复立案"
     # The suspended member's case stays open (the two-year review), so either reason keeps them out.
-    assert skipped[suspended]["code"] in ("open_case", "suspended")
-    assert later["cases_opened"] == 1
+    assert skipped[suspended].code in ("open_case", "suspended")
+    assert later.cases_opened == 1
 
 
 def test_a_contact_found_after_the_cutoff_keeps_the_member_out_of_the_next_campaign(orgs):
@@ -91,10 +91,10 @@ def test_a_contact_found_after_the_cutoff_keeps_the_member_out_of_the_next_campa
         assert dossier(s, cid, now=LATER)["member"]["last_contact_on"] == "2025-01-01"
     assert member(orgs, mid).last_contact_on == dt.date(2026, 3, 17)
     result = again(orgs, "C2026B", start_date="2026-09-16", now=T0 + dt.timedelta(days=200))
-    assert result["cases_opened"] == 0 and result["skipped"] == []
+    assert result.cases_opened == 0 and result.skipped == []
     # Six months after the contact (inclusive, DOMAIN §3) the member is lost again, and gets a new case.
     result = again(orgs, "C2026C", start_date="2026-09-17", now=T0 + dt.timedelta(days=200))
-    assert result["cases_opened"] == 1
+    assert result.cases_opened == 1
 
 
 def test_restoration_makes_the_member_active_and_in_contact(orgs):
@@ -114,7 +114,7 @@ def test_restoration_makes_the_member_active_and_in_contact(orgs):
 
 def test_every_case_records_what_opened_it(orgs):
     add_member(orgs, name="辛")
-    cid = start(orgs)["case_ids"][0]
+    cid = start(orgs).case_ids[0]
     with orgs.reading() as s:
         events = s.scalars(select(AuditEvent).where(AuditEvent.case_id == cid)).all()
         assert [(e.action, e.payload["event"], e.payload["opened_by"], e.payload["campaign_id"]) for e in events] == \

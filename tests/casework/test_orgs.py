@@ -56,7 +56,7 @@ def test_an_import_without_an_actor_only_bootstraps_an_empty_store(orgs):
 def test_an_empty_store_is_bootstrapped_whoever_is_named(store):
     from tests.conftest import ORG_TREE
 
-    assert import_organisations(store, actor_id="first_admin", now=T0, **ORG_TREE)["organisations_created"] == 7
+    assert import_organisations(store, actor_id="first_admin", now=T0, **ORG_TREE).organisations_created == 7
 
 
 @pytest.mark.parametrize("actor", ["town_staff", "town_sec"])
@@ -64,7 +64,7 @@ def test_a_keeper_changes_what_lies_under_their_organisation(orgs, actor):
     person = {"id": "sec3", "name": "冯书记", "roles": [{"org": "B3", "role": "secretary"}]}
     result = import_organisations(orgs, actor_id=actor, now=T0, **_tree_with(RENAMED_B1, NEW_UNDER_TOWN,
                                                                               people=[person]))
-    assert result["organisations_created"] == 1
+    assert result.organisations_created == 1
     assert _names(orgs)["B1"] == "东村党支部（更名）"
     with orgs.reading() as s:
         assert actor_roles(s, "sec3").keys() == {"B3"}
@@ -74,7 +74,7 @@ def test_reimporting_the_whole_tree_unchanged_needs_no_authority_over_it(orgs):
     from tests.conftest import ORG_TREE
 
     result = import_organisations(orgs, actor_id="town_staff", now=T0, **ORG_TREE)
-    assert result["organisations_created"] == 0
+    assert result.organisations_created == 0
 
 
 def test_a_branch_secretary_keeps_nothing_not_even_their_own_branch(orgs):

@@ -29,12 +29,12 @@ def letter(store, letter_id: str = "L-1", last_contact=dt.date(2026, 2, 1)) -> s
     mid = add_member(store, name="吴十", last_contact=last_contact)
     result = issue_transfer_letter(store, actor_id="sec1", now=T0, letter_id=letter_id, member_id=mid,
                                    receiving_org="某区街道党工委", issued_on="2026-03-01", validity_days=30)
-    assert result["receipt_due"] == DUE.isoformat()
+    assert result.receipt_due == DUE.isoformat()
     return mid
 
 
-def pocket(results) -> list[dict]:
-    return [r for r in results if r.get("fired") and r["kind"] == "transfer_receipt"]
+def pocket(results) -> list:
+    return [r for r in results if r.fired and r.kind == "transfer_receipt"]
 
 
 def case(store, case_id: str = "POCKET-L-1") -> Case | None:
@@ -53,8 +53,8 @@ def test_the_case_opens_the_day_after_the_due_day(orgs):
     assert fire_due(orgs, local("2026-04-30", 23, 59)) == []  # the receipt may still come today
     assert case(orgs) is None
     fired = pocket(fire_due(orgs, local("2026-05-01", 0, 0)))
-    assert len(fired) == 1 and fired[0]["case"]["case_id"] == "POCKET-L-1"
-    assert "回执应于2026-04-30前收回" in fired[0]["note"]
+    assert len(fired) == 1 and fired[0].case.case_id == "POCKET-L-1"
+    assert "回执应于2026-04-30前收回" in fired[0].note
 
 
 def test_a_receipt_on_the_due_day_is_on_time(orgs):
@@ -75,7 +75,7 @@ def test_a_receipt_of_the_due_day_entered_late_closes_the_case(orgs):
     assert case(orgs).state is CaseState.SEARCHING
     result = record_receipt(orgs, actor_id="sec1", now=local("2026-05-03", 10), letter_id="L-1",
                             received_on="2026-04-30")
-    assert result["closed_case"] == "POCKET-L-1"
+    assert result.closed_case == "POCKET-L-1"
     closed = case(orgs)
     assert closed.state is CaseState.CLOSED and closed.search_stage is None and closed.managed_elsewhere
     with orgs.reading() as s:

@@ -34,8 +34,8 @@ def new_case(store, name="王五", **member) -> str:
     return case_of(store, mid)
 
 
-def case_fired(results) -> list[dict]:
-    return [r for r in results if r["kind"] != "phase_deadline"]
+def case_fired(results) -> list:
+    return [r for r in results if r.kind != "phase_deadline"]
 
 
 # ---------------------------------------------------------------- the search
@@ -46,11 +46,11 @@ def test_campaign_opens_cases_only_for_the_lost(orgs):
     never = add_member(orgs, name="丙", last_contact=None)
     elsewhere = add_member(orgs, name="丁", branch="OB1")  # another base committee's member
     result = start(orgs)
-    assert result["cases_opened"] == 2
+    assert result.cases_opened == 2
     with orgs.reading() as s:
         items = inbox(s, now=T0, org_id="B1")
-    assert {i["member_name"] for i in items} == {"甲", "丙"}
-    assert all(i["title"] == "直接联系" and i["due_at"].startswith("2026-03-23T01:00") for i in items)
+    assert {i.member_name for i in items} == {"甲", "丙"}
+    assert all(i.title == "直接联系" and i.due_at.startswith("2026-03-23T01:00") for i in items)
     case_of(orgs, lost), case_of(orgs, never)
     with pytest.raises(Exception):
         case_of(orgs, kept)
@@ -86,8 +86,8 @@ def test_four_stages_in_order_then_unreachable(orgs):
                    description="户籍无迁移记录", witness="钱干事", outcome="not_found")
     result = record_attempt(orgs, actor_id="sec1", now=T0, case_id=cid, stage="other", method="网络社交平台",
                             description="无线索", witness="李四", outcome="not_found")
-    assert result["state"] == "unreachable" and result["column"] == "W"
-    assert result["open_step"]["kind"] == "proposal"
+    assert result.state == "unreachable" and result.column == "W"
+    assert result.open_step.kind == "proposal"
     with orgs.reading() as s:
         d = dossier(s, cid, now=LATER)
     assert [a["stage"] for a in d["attempts"]] == ["direct", "direct", "network", "department", "other"]
@@ -96,7 +96,7 @@ def test_four_stages_in_order_then_unreachable(orgs):
 def test_dead_closes_the_case(orgs):
     cid = new_case(orgs)
     result = search(orgs, cid, outcome="dead", at=Stage.NETWORK)
-    assert (result["state"], result["column"], result["open_step"]) == ("closed", "X", None)
+    assert (result.state, result.column, result.open_step) == ("closed", "X", None)
 
 
 # ---------------------------------------------------------------- every procedure, end to end
@@ -118,7 +118,7 @@ CONTACTED_CHAINS = [
 @pytest.mark.parametrize("code,kind,final_state,column", CONTACTED_CHAINS, ids=[c[0].value for c in CONTACTED_CHAINS])
 def test_contacted_procedures(orgs, code, kind, final_state, column):
     cid = new_case(orgs, kind=kind)
-    assert search(orgs, cid, outcome="contacted", at=Stage.DIRECT)["column"] == "N"
+    assert search(orgs, cid, outcome="contacted", at=Stage.DIRECT).column == "N"
     propose(orgs, cid, code.value)
     decided = drive_to_end(orgs, cid)
     assert decided == titles(code)
@@ -189,7 +189,7 @@ def test_two_year_review_scheduled_exactly_and_fires_once(orgs):
     assert err.value.code == "suspension_too_recent"
     moved = effective + relativedelta(years=2, days=3)
     fired = case_fired(fire_due(orgs, moved))
-    assert [f["fired"] for f in fired] == [True]
+    assert [f.fired for f in fired] == [True]
     assert fire_due(orgs, moved + dt.timedelta(days=1)) == []
     step = open_step(orgs, cid)
     assert step.title == titles(Disposition.REMOVAL_AFTER_SUSPENSION)[0]
@@ -233,7 +233,7 @@ def test_correction_period_end_then_no_change_leads_to_persuasion(orgs):
     assert step.kind is StepKind.JUDGEMENT and step.org_id == "B1"
     result = judge_correction(orgs, actor_id="sec1", now=T0 + relativedelta(months=3), step_id=step.id,
                               changed=False, opinion="期满仍无转变")
-    assert result["open_step"]["title"] == titles(Disposition.PERSUADE_WITHDRAW)[0]
+    assert result.open_step.title == titles(Disposition.PERSUADE_WITHDRAW)[0]
     drive_to_end(orgs, cid, now=T0 + relativedelta(months=4))
     with orgs.reading() as s:
         assert dossier(s, cid, now=LATER)["column"] == "H"
@@ -295,7 +295,7 @@ def test_repeated_request_is_answered_not_applied(removal_case, orgs):
     with orgs.reading() as s:
         events = s.query(AuditEvent).count()
     again = decide_step(orgs, request_id="req-1", **args)
-    assert again == {**first, "replayed": True}
+    assert again == first.model_copy(update={"replayed": True})
     with orgs.reading() as s:
         assert s.query(AuditEvent).count() == events
     with pytest.raises(Refusal) as err:
@@ -417,7 +417,7 @@ def test_mass_removals_warn_but_do_not_refuse(orgs):
     for mid in ids:
         cid = case_of(orgs, mid)
         search(orgs, cid, outcome="contacted", at=Stage.DIRECT)
-        warnings.append(propose(orgs, cid, "self_abandonment")["warning"])
+        warnings.append(propose(orgs, cid, "self_abandonment").warning)
     assert warnings[:4] == [None] * 4
     assert all("大呼隆" in w for w in warnings[4:])
 

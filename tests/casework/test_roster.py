@@ -125,8 +125,8 @@ def test_csv_encodings(orgs, encoding):
             data.decode("utf-8")
     assert parse_roster(data, "r.csv").encoding == encoding
     report = run(orgs, data, "名册.csv")
-    assert report == {"file": "名册.csv", "base_committee_id": "TOWN", "rows": 3, "valid": 3, "created": 3,
-                      "updated": 0, "unchanged": 0, "imported": True, "errors": [], "warnings": []}
+    assert report.model_dump() == {"file": "名册.csv", "base_committee_id": "TOWN", "rows": 3, "valid": 3, "created": 3,
+                                   "updated": 0, "unchanged": 0, "imported": True, "errors": [], "warnings": []}
     assert_three_people_stored(orgs)
     assert audit_count(orgs) == 1
 
@@ -156,8 +156,8 @@ def test_xlsx_with_date_cells_title_row_and_sheet_row_numbers(orgs, tmp_path):
     assert members(orgs) == []
 
     report = import_roster_file(orgs, path, base_committee_id="TOWN", now=T0, accept_valid_rows=True)
-    assert (report["rows"], report["valid"], report["created"], report["imported"]) == (4, 3, 3, True)
-    assert [e["line"] for e in report["errors"]] == [7]
+    assert (report.rows, report.valid, report.created, report.imported) == (4, 3, 3, True)
+    assert [e.line for e in report.errors] == [7]
     assert_three_people_stored(orgs)
 
 
@@ -316,8 +316,8 @@ def test_warnings_do_not_block(orgs):
     other = person("其他", 失去联系情形="⑦", 备注="")
     rows = [dict(young, 籍贯="内蒙古"), adult, other]
     report = run(orgs, csv_bytes(rows))
-    assert (report["created"], report["errors"]) == (3, [])
-    assert report["warnings"] == [
+    assert (report.created, report.errors) == (3, [])
+    assert [w.model_dump(exclude_none=True) for w in report.warnings] == [
         {"line": 1, "message": "未知的列“籍贯”，已忽略"},
         {"line": 2, "name": "少年", "message": "入党时未满18周岁（入党时间2008-05-19，出生日期1990-05-20）"},
         {"line": 4, "name": "其他", "message": "失去联系情形为⑦其他，备注中应注明具体原因"},
@@ -338,7 +338,7 @@ def test_english_field_names_as_headers(orgs):
     data = ("name,gender,birth_date,id_number,branch_id,kind,last_contact_on,occupation\r\n"
             f"Zhang,男,1985-06,{make_id(dt.date(1985, 6, 2), True, 1)},B2,full,2025-09-07,3\r\n").encode()
     report = run(orgs, data)
-    assert (report["created"], report["warnings"]) == (1, [])
+    assert (report.created, report.warnings) == (1, [])
     [m] = members(orgs)
     assert (m.name, m.branch_id, m.kind, m.occupation, m.last_contact_on, m.phone) == (
         "Zhang", "B2", MemberKind.FULL, Occupation.RURAL_MIGRANT, dt.date(2025, 9, 7), None)
@@ -357,9 +357,9 @@ def test_all_or_nothing_by_default_and_accept_valid_rows(orgs):
     assert members(orgs) == [] and audit_count(orgs) == 0
 
     report = run(orgs, data, accept_valid_rows=True)
-    assert {k: report[k] for k in ("rows", "valid", "created", "updated", "unchanged", "imported")} == {
+    assert {k: getattr(report, k) for k in ("rows", "valid", "created", "updated", "unchanged", "imported")} == {
         "rows": 3, "valid": 2, "created": 2, "updated": 0, "unchanged": 0, "imported": True}
-    assert report["errors"] == [{"line": 3, "name": "乙", "id_number": mask_id_number(rows[1]["身份证号"]),
+    assert [e.model_dump() for e in report.errors] == [{"line": 3, "name": "乙", "id_number": mask_id_number(rows[1]["身份证号"]),
                                  "reasons": ["性别与身份证号不符（身份证号为男）"]}]
     assert sorted(m.name for m in members(orgs)) == ["丙", "甲"]
 
@@ -367,19 +367,19 @@ def test_all_or_nothing_by_default_and_accept_valid_rows(orgs):
 def test_reimport_is_unchanged_and_updates_are_counted(orgs):
     rows = [person("甲"), person("乙", male=False), person("丙"), person("丁", 外出时间="2025-12-01", 是否已报告="是")]
     data = csv_bytes(rows)
-    assert run(orgs, data)["created"] == 4
+    assert run(orgs, data).created == 4
     before = snapshot(orgs)
 
     later = T0 + dt.timedelta(days=1)
     again = run(orgs, data, now=later)
-    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 4)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
     assert snapshot(orgs) == before  # not even updated_at moved
 
     rows[0]["联系电话"] = "13700000000"
     rows[1]["所在党支部"] = "B2"
     rows[2]["最近联系日期"] = ""
     changed = run(orgs, csv_bytes(rows), now=later)
-    assert (changed["created"], changed["updated"], changed["unchanged"]) == (0, 3, 1)
+    assert (changed.created, changed.updated, changed.unchanged) == (0, 3, 1)
     got = {m.name: m for m in members(orgs)}
     assert (got["甲"].phone, got["乙"].branch_id, got["丙"].last_contact_on) == ("13700000000", "B2", None)
     assert got["甲"].updated_at == later and got["丁"].updated_at == T0
@@ -395,7 +395,7 @@ def test_reimport_is_unchanged_and_updates_are_counted(orgs):
     # A file without the optional columns leaves them alone.
     slim = [{h: r[h] for h in ("姓名", "性别", "出生年月", "身份证号", "所在党支部", "党员类别")} for r in rows]
     report = run(orgs, csv_bytes(slim, headers=list(slim[0])), now=later)
-    assert (report["updated"], report["unchanged"]) == (0, 4)
+    assert (report.updated, report.unchanged) == (0, 4)
     got = {m.name: m for m in members(orgs)}
     assert (got["丁"].away_since, got["丁"].reported_to_branch, got["甲"].phone) == (dt.date(2025, 12, 1), True,
                                                                                     "13700000000")
@@ -404,9 +404,9 @@ def test_reimport_is_unchanged_and_updates_are_counted(orgs):
 def test_request_id_replay(orgs):
     data = csv_bytes([person("甲"), person("乙")])
     first = run(orgs, data, request_id="roster-1")
-    assert first["created"] == 2
+    assert first.created == 2
     replay = run(orgs, data, request_id="roster-1")
-    assert replay == {**first, "replayed": True}
+    assert replay == first.model_copy(update={"replayed": True})
     assert audit_count(orgs) == 1 and len(members(orgs)) == 2
     other = refused(orgs, csv_bytes([person("丙")]), request_id="roster-1")
     assert other.code == "request_id_reused"
@@ -416,7 +416,7 @@ def test_request_id_replay(orgs):
 def test_the_action_takes_parsed_rows(orgs):
     parsed = parse_roster(csv_bytes([person("甲")]), "r.csv")
     report = import_roster(orgs, now=T0, base_committee_id="TOWN", rows_source=parsed.source())
-    assert report["created"] == 1
+    assert report.created == 1
     bad = {"file": "x", "columns": ["name"], "rows": [{"line": 2, "name": "甲"}]}
     with pytest.raises(Refusal) as err:
         import_roster(orgs, now=T0, base_committee_id="TOWN", rows_source=bad)
@@ -429,7 +429,7 @@ def test_who_may_import_and_for_which_organisation(orgs):
     assert refused(orgs, data, base_committee_id="B1").code == "not_base_committee"
     assert refused(orgs, data, base_committee_id="NOPE").code == "not_found"
     assert members(orgs) == []
-    assert run(orgs, data, actor_id="town_staff")["created"] == 1
+    assert run(orgs, data, actor_id="town_staff").created == 1
     with orgs.reading() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "import_roster")).one()
     assert (event.actor_id, event.org_id, event.payload["created"]) == ("town_staff", "TOWN", 1)
@@ -437,7 +437,7 @@ def test_who_may_import_and_for_which_organisation(orgs):
 
 def test_a_member_registered_under_another_base_committee_is_not_taken_over(orgs):
     someone = person("甲", branch="OB1")
-    assert run(orgs, csv_bytes([someone]), base_committee_id="OTHER_BASE")["created"] == 1
+    assert run(orgs, csv_bytes([someone]), base_committee_id="OTHER_BASE").created == 1
     report = refused(orgs, csv_bytes([dict(someone, 所在党支部="B1")])).details["report"]
     assert report["errors"][0]["reasons"] == ["该党员已在南村党支部登记，不属于某镇党委；组织关系转接后方可由本党委导入"]
     assert [m.branch_id for m in members(orgs)] == ["OB1"]
@@ -447,7 +447,7 @@ def test_progress_is_reported(orgs):
     calls = []
     data = csv_bytes([person(f"员{i}", birth=dt.date(1960, 1, 1) + dt.timedelta(days=i)) for i in range(1200)])
     report = run(orgs, data, progress=lambda done, total: calls.append((done, total)))
-    assert report["created"] == 1200
+    assert report.created == 1200
     assert calls == [(0, 1200), (500, 1200), (1000, 1200), (1200, 1200)]
 
 
@@ -456,9 +456,9 @@ def test_generated_roster_with_bad_rows(orgs, tmp_path):
     assert sorted(sample.bad.values()).count("duplicate_id") == 2
     for path in (write_csv(sample.rows, tmp_path / "r.csv"), write_xlsx(sample.rows, tmp_path / "r.xlsx")):
         report = import_roster_file(orgs, path, base_committee_id="TOWN", now=T0, accept_valid_rows=True)
-        assert [e["line"] for e in report["errors"]] == sorted(sample.line_of(i) for i in sample.bad)
-        assert all(len(e["reasons"]) == 1 for e in report["errors"])
-        assert report["valid"] == 290
+        assert [e.line for e in report.errors] == sorted(sample.line_of(i) for i in sample.bad)
+        assert all(len(e.reasons) == 1 for e in report.errors)
+        assert report.valid == 290
     with orgs.reading() as s:
         lost = lost_contact_members(s, "TOWN", TODAY)
     assert len(lost) == len(sample.lost - set(sample.bad))
@@ -497,8 +497,8 @@ def test_lost_contact_at_month_end(orgs):
 def test_the_seeds_organisation_category_column_is_checked_against_the_branch(orgs):
     rows = [person("甲", 党组织类别="③农村"), person("乙", 党组织类别="①"), person("丙", 党组织类别="十")]
     report = run(orgs, csv_bytes(rows))
-    assert report["created"] == 3
-    assert report["warnings"] == [
+    assert report.created == 3
+    assert [w.model_dump(exclude_none=True) for w in report.warnings] == [
         {"line": 3, "name": "乙", "message": "党组织类别①国有企业与东村党支部登记的③农村不符，以党支部登记为准"},
         {"line": 4, "name": "丙", "message": "党组织类别“十”不是有效代码，已忽略（以党支部登记的类别为准）"},
     ]

@@ -53,7 +53,7 @@ def test_a_receipt_needs_an_actor(orgs):
 @pytest.mark.parametrize("actor", ["sec1", "town_staff", "town_sec"])
 def test_the_issuing_side_records_the_receipt(orgs, actor):
     issue(orgs, "L-1")
-    assert receipt(orgs, "L-1", actor)["receipt_on"] == "2026-04-10"
+    assert receipt(orgs, "L-1", actor).receipt_on == "2026-04-10"
     with orgs.reading() as s:
         assert s.get(FollowUp, "receipt:L-1").status is FollowUpStatus.CANCELLED
 

@@ -148,9 +148,9 @@ def test_two_year_review_scheduled_exactly_fires_once_and_restoration_cancels(st
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(UUID(follow[restored].flow_run_id)).state.is_cancelled()
     moved = T0 + relativedelta(years=2, days=10)
-    fired = [f for f in fire_due(store, moved) if f["kind"] == "two_year_review"]
-    assert [(f["fired"], f["case"]["case_id"]) for f in fired] == [(True, suspended)]
-    assert [f for f in fire_due(store, moved) if f["kind"] == "two_year_review"] == []
+    fired = [f for f in fire_due(store, moved) if f.kind == "two_year_review"]
+    assert [(f.fired, f.case.case_id) for f in fired] == [(True, suspended)]
+    assert [f for f in fire_due(store, moved) if f.kind == "two_year_review"] == []
     runner.drain()
     step = open_step(store, suspended)
     assert step.kind is StepKind.REVIEW and step.title == procedure(Disposition.REMOVAL_AFTER_SUSPENSION).steps[0].title

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def open_cases(store, n: int) -> list[str]:
     for i in range(n):
         add_member(store, name=f"成员{i:02d}", branch="B1" if i % 2 else "B2")
-    return start(store, campaign_id=f"R{uuid.uuid4().hex[:6]}")["case_ids"]
+    return start(store, campaign_id=f"R{uuid.uuid4().hex[:6]}").case_ids
 
 
 def pending(store) -> int:

@@ -54,16 +54,16 @@ def test_unusable_urls_are_refused_without_repeating_them(orgs, url):
 def test_channel_is_encrypted_at_rest_masked_when_listed_and_kept_once(orgs):
     first = set_channel(orgs, actor_id=None, now=T0, org_id="B1", url=WECOM, label="东村工作群")
     again = set_channel(orgs, actor_id=None, now=T0, org_id="B1", url=WECOM)
-    assert first["channel_id"] == again["channel_id"]
-    assert first["masked"] == "wecombot://…9f3a" and first["group"] is True
+    assert first.channel_id == again.channel_id
+    assert first.masked == "wecombot://…9f3a" and first.group is True
     with orgs.reading() as s:
         raw = " ".join(str(v) for row in s.execute(text("SELECT * FROM channels")) for v in row)
         audit = " ".join(str(v) for row in s.execute(text("SELECT payload FROM audit_events")) for v in row)
         listed = list_channels(s, org_id="B1")
     assert "4d3a5c2e" not in raw and "4d3a5c2e" not in audit and "4d3a5c2e" not in str(listed)
-    assert [c["masked"] for c in listed] == ["wecombot://…9f3a"]
-    removed = remove_channel(orgs, actor_id=None, now=T0, channel_id=first["channel_id"])
-    assert removed["removed"]
+    assert [c.masked for c in listed] == ["wecombot://…9f3a"]
+    removed = remove_channel(orgs, actor_id=None, now=T0, channel_id=first.channel_id)
+    assert removed.removed
     with orgs.reading() as s:
         assert list_channels(s) == []
 
@@ -73,7 +73,7 @@ def test_group_robot_belongs_to_an_organisation_and_keepers_set_channels(orgs):
         set_channel(orgs, actor_id="sec1", now=T0, person_id="sec1", url=WECOM)
     assert refused.value.code == "group_channel_on_person"
     mail = "mailto://10.0.0.25:2525/?from=notify@example.org&to=sec1@example.org"
-    assert set_channel(orgs, actor_id="sec1", now=T0, person_id="sec1", url=mail)["group"] is False  # oneself
+    assert set_channel(orgs, actor_id="sec1", now=T0, person_id="sec1", url=mail).group is False  # oneself
     set_channel(orgs, actor_id="town_staff", now=T0, org_id="B1", url=WECOM)  # the committee above
     with pytest.raises(Refusal) as refused:
         set_channel(orgs, actor_id="sec2", now=T0, org_id="B1", url=WECOM)  # another branch's secretary
@@ -92,7 +92,7 @@ def test_old_notify_urls_move_into_channels_and_leave_the_people_table(orgs):
         channels = list_channels(s)
         assert s.execute(text("SELECT count(*) FROM people WHERE notify_urls IS NOT NULL")).scalar() == 0
         gaps = unreached(s)
-    assert sorted((c["org_id"] or "", c["person_id"] or "", c["scheme"]) for c in channels) == \
+    assert sorted((c.org_id or "", c.person_id or "", c.scheme) for c in channels) == \
         [("", "sec1", "mailto"), ("B1", "", "wecombot")]
     assert "B1" not in [o["org_id"] for o in gaps["organisations"]]
     assert "org1" not in [p["person_id"] for p in gaps["people"]]  # reached through the branch's group
@@ -124,5 +124,5 @@ def test_key_rotation_rewrites_every_channel_under_the_new_key(orgs, monkeypatch
     assert rekey_channels(orgs, now=T0) == 1
     monkeypatch.setenv("LOSTCONTACT_CHANNEL_KEY", new)  # the old key retired
     with orgs.reading() as s:
-        assert channel_url(s, view["channel_id"]) == WECOM
-    assert set_channel(orgs, actor_id=None, now=T0, org_id="B1", url=WECOM)["channel_id"] == view["channel_id"]
+        assert channel_url(s, view.channel_id) == WECOM
+    assert set_channel(orgs, actor_id=None, now=T0, org_id="B1", url=WECOM).channel_id == view.channel_id

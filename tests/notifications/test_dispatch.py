@@ -283,7 +283,7 @@ def test_digest_reminders_and_inbox_list_the_same_steps_for_a_person(orgs, hook)
     remind_and_escalate(desk(orgs), now=monday, settings=every_day)
     with orgs.reading() as s:
         for pid in ("sec1", "town_sec", "town_staff"):
-            shown = {i["case_id"] for i in inbox(s, now=monday, person_id=pid)}
+            shown = {i.case_id for i in inbox(s, now=monday, person_id=pid)}
             assert shown, pid
             for kind in ("digest", "reminder"):
                 row, = [r for r in rows(orgs, person_id=pid, kind=kind)]

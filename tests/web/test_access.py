@@ -210,13 +210,13 @@ def test_the_web_inbox_lists_what_waits_on_the_person(store):
     for person, org in (("sec1", "B1"), ("town_staff", "TOWN"), ("other_sec", "OB1"), ("other_sec", "OTHER_BASE")):
         with store.reading() as s:
             rule = {w.step_id for w in waits_on(s, person_ids=[person], org_ids=[org])}
-            page = {i["step_id"] for i in inbox_for(s, Actor(person, Channel.WEB, org_id=org), dt.datetime.now(
-                dt.timezone.utc))["items"]}
+            page = {i.step_id for i in inbox_for(s, Actor(person, Channel.WEB, org_id=org), dt.datetime.now(
+                dt.timezone.utc)).items}
         assert page == rule, (person, org)
     with store.reading() as s:
         both = {w.step_id for w in waits_on(s, person_ids=["other_sec"])}
-        page = {i["step_id"] for i in inbox_for(s, Actor("other_sec", Channel.WEB), dt.datetime.now(
-            dt.timezone.utc))["items"]}
+        page = {i.step_id for i in inbox_for(s, Actor("other_sec", Channel.WEB), dt.datetime.now(
+            dt.timezone.utc)).items}
     assert page == both and both
 
 

@@ -76,7 +76,7 @@ def test_administrator_sets_a_group_channel_shown_masked(store):
     assert saved.status_code == 200 and "提醒渠道已保存" in saved.text
     assert url not in saved.text and "secretkey" not in saved.text and "9f3a" in saved.text
     with store.reading() as s:
-        assert [c["org_id"] for c in list_channels(s)] == ["B1"]
+        assert [c.org_id for c in list_channels(s)] == ["B1"]
     bad = client.post("/admin/channels", data={"csrf": csrf_of(page.text), "request_id": "ch-2",
                                                "owner": "person:sec1", "url": url})
     assert bad.status_code == 409 and "群机器人" in bad.text

@@ -20,18 +20,18 @@ def test_dashboard_counts_per_branch_and_what_is_late(store):
     later = T0 + dt.timedelta(days=30)
     with store.reading() as s:
         board = dashboard(s, boss, "C2026", later)
-    by_branch = {b["branch_id"]: b["counts"] for b in board["branches"]}
+    by_branch = {b.branch_id: b.counts for b in board.branches}
     assert by_branch["B1"] == {"直接联系": 1, "部门查找": 1, "已办结": 1, "合计": 3}
     assert by_branch["B2"] == {"直接联系": 1, "合计": 1}
     assert "OB1" not in by_branch  # another base committee's branch
-    assert board["total"] == 4 and board["open"] == 3
-    late = {x["org_id"]: x["count"] for x in board["late"]}
+    assert board.total == 4 and board.open == 3
+    late = {x.org_id: x.count for x in board.late}
     assert late == {"B1": 1, "B2": 1, "TOWN": 1}  # the search phase ended on 2026-03-31
-    assert board["burndown"][0] == ("2026-03-07", 3) and board["burndown"][-1] == ("2026-04-06", 3)
+    assert board.burndown[0] == ("2026-03-07", 3) and board.burndown[-1] == ("2026-04-06", 3)
     branch = Actor("sec2", Channel.WEB, org_id="B2")
     with store.reading() as s:
         mine = dashboard(s, branch, "C2026", later)
-    assert [b["branch_id"] for b in mine["branches"]] == ["B2"] and mine["total"] == 1
+    assert [b.branch_id for b in mine.branches] == ["B2"] and mine.total == 1
 
 
 def test_burndown_ends_today_and_counts_closures():

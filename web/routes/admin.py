@@ -47,9 +47,9 @@ def _channels(request: Request, user) -> dict:
         people = set(s.scalars(select(PersonRole.person_id).where(PersonRole.org_id.in_(orgs))))
         names = dict(s.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(orgs))).all())
         names.update(s.execute(select(Person.id, Person.name).where(Person.id.in_(people))).all())
-        rows = [c for c in list_channels(s) if c["org_id"] in orgs or c["person_id"] in people]
+        rows = [c for c in list_channels(s) if c.org_id in orgs or c.person_id in people]
         missing = unreached(s)
-    return {"rows": [{**c, "owner_name": names.get(c["org_id"] or c["person_id"], "")} for c in rows],
+    return {"rows": [{**c.model_dump(), "owner_name": names.get(c.org_id or c.person_id or "", "")} for c in rows],
             "orgs": sorted(((o, n) for o, n in names.items() if o in orgs), key=lambda x: x[1]),
             "unreached_orgs": [o for o in missing.get("organisations", []) if o.get("org_id") in orgs],
             "unreached_people": [p for p in missing.get("people", []) if p.get("person_id") in people]}

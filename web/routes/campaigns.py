@@ -48,7 +48,7 @@ def campaign_page(request: Request, campaign_id: str):
     user = require_user(request)
     with store_of(request).reading() as s:
         board = dashboard(s, user.actor(), campaign_id, now_of(request))
-    return render.page(request, "campaign.html", b=board, chart=burndown_svg(board["burndown"]))
+    return render.page(request, "campaign.html", b=board, chart=burndown_svg(board.burndown))
 
 
 def burndown_svg(points: list[tuple[str, int]], width: int = 340, height: int = 160) -> dict:
