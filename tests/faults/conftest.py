@@ -4,10 +4,6 @@ from __future__ import annotations
 import pytest
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long fault loops, skipped unless selected with `-m slow`")
-
-
 def pytest_collection_modifyitems(config, items):
     if "slow" in (config.getoption("markexpr") or ""):
         return
