@@ -248,13 +248,16 @@ def queries(store: Store, campaign_id: str, repeat: int) -> dict:
         "ledger (the base committee, every case)": lambda s: ledger(s, BASE, campaign_id),
         "statistics A-X (the base committee)": lambda s: statistics(s, BASE, campaign_id=campaign_id),
     }
+    cpu: dict[str, list[float]] = {}
     for name, fn in work.items():
         for _ in range(repeat):
             with store.reading() as s:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 fn(s)
                 runs.setdefault(name, []).append(time.perf_counter() - t)
-    return {name: {"p50_s": pct(v, .5), "p95_s": pct(v, .95), "n": len(v)} for name, v in runs.items()}
+                cpu.setdefault(name, []).append(time.process_time() - c)
+    return {name: {"p50_s": pct(v, .5), "p95_s": pct(v, .95), "n": len(v), "cpu_here_p50_s": pct(cpu[name], .5)}
+            for name, v in runs.items()}
 
 
 def run_mode(args, mode: str) -> dict:
@@ -319,17 +322,19 @@ def run_mode(args, mode: str) -> dict:
 
         say(f"campaign start: about {cases} cases")
         calls.mark()
-        t0, since = time.monotonic(), utcnow()
+        t0, since, cpu0, pg0 = time.monotonic(), utcnow(), time.process_time(), cpu_of_pids(postgres_pids())
         opened = start_campaign(store, actor_id="wb_town", campaign_id="WB", org_id=BASE, name="基准集中排查",
                                 start_date=START.isoformat(), phases={"search": "2026-12-31", "dispose": "2027-06-30"})
         in_inboxes = time.monotonic() - t0
+        cpu = (round(time.process_time() - cpu0, 2), round(cpu_of_pids(postgres_pids()) - pg0, 2))
         n = get(opened, "cases_opened")
         with store.reading() as s:
             waiting = len(inbox(s, now=utcnow(), org_id="WB_B01"))
         say(f"  {n} cases in their inboxes after {in_inboxes:.2f} s")
         out["campaign_start"] = {"cases": n, "skipped": len(get(opened, "skipped")),
                                  "in_inboxes_s": round(in_inboxes, 2), "cases_per_s": round(n / in_inboxes, 1),
-                                 "branch_inbox_rows": waiting}
+                                 "branch_inbox_rows": waiting, "cpu_s_here": cpu[0],
+                                 "cpu_s_postgres_all_processes": cpu[1]}
         out["waiting_cases"] = n + PILOT_CASES
         if full:
             suspended = wait_drained(store, 3 * 3600, runner) + in_inboxes
@@ -351,7 +356,7 @@ def run_mode(args, mode: str) -> dict:
         calls.mark()
         since = utcnow()
         to_inbox = []
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.process_time()
         for case_id in chosen:
             actor = "wb_sec" + case_branch[case_id][-2:]
             t = time.perf_counter()
@@ -363,7 +368,8 @@ def run_mode(args, mode: str) -> dict:
             to_inbox.append(time.perf_counter() - t)
         played = time.monotonic() - t0
         out["decisions"] = {"n": len(chosen), "played_s": round(played, 1),
-                            "decisions_per_s": round(len(chosen) / played, 1), "to_inbox": spread(to_inbox)}
+                            "decisions_per_s": round(len(chosen) / played, 1), "to_inbox": spread(to_inbox),
+                            "cpu_s_here_per_decision": round((time.process_time() - cpu0) / len(chosen), 4)}
         if pg:
             out["store_vs_pgbench"] = round(out["decisions"]["decisions_per_s"] / out["pgbench"]["tps"], 3)
         if not full:

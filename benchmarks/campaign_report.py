@@ -10,6 +10,13 @@ def _met(ok) -> str:
     return "—" if ok is None else ("met" if ok else "**missed**")
 
 
+def _cpu(c: dict) -> str:
+    if "cpu_s_here" not in c:
+        return ""
+    return (f" (CPU: {c['cpu_s_here']} s in this process, {c['cpu_s_postgres_all_processes']} s in all of "
+            f"PostgreSQL's processes, others' work included)")
+
+
 def _spread(d: dict) -> str:
     return f"{_ms(d['p50'])} / {_ms(d['p95'])} / {_ms(d['p99'])} (n={d['n']})"
 
@@ -29,14 +36,17 @@ def mode_lines(m: dict) -> list[str]:
              f"{[round(x, 2) for x in m['load_before']]}, after {[round(x, 2) for x in m['load_after']]}.", "",
              "| phase | wall | rate | target | |", "|---|---|---|---|---|",
              f"| roster import | {r['seconds']} s | {r['members_per_s']:,} members/s | — | |",
-             f"| campaign start → every case in its inbox | {c['in_inboxes_s']} s | {c['cases_per_s']:,} cases/s | "
+             f"| campaign start → every case in its inbox{_cpu(c)} | {c['in_inboxes_s']} s | "
+             f"{c['cases_per_s']:,} cases/s | "
              f"≤ 10 s{scaled} | {_met(c['in_inboxes_s'] <= 10 if full else c['cases_per_s'] >= 1000)} |"]
     if "all_suspended_s" in c:
         lines.append(f"| campaign start → every run suspended at its first step | {c['all_suspended_s']} s | "
                      f"{c['runs_per_s']} runs/s | ≤ 600 s{scaled} | "
                      f"{_met(c['all_suspended_s'] <= 600 if full else c['runs_per_s'] >= 10_000 / 600)} |")
-    lines.append(f"| {d['n']:,} decisions played (one after another) | {d['played_s']} s | {d['decisions_per_s']} "
-                 f"decisions/s | — | |")
+    per = (f" (CPU here {d['cpu_s_here_per_decision'] * 1000:.0f} ms a decision with its inbox read)"
+           if "cpu_s_here_per_decision" in d else "")
+    lines.append(f"| {d['n']:,} decisions played (one after another){per} | {d['played_s']} s | "
+                 f"{d['decisions_per_s']} decisions/s | — | |")
     if "all_suspended_s" in d:
         lines.append(f"| … → every run suspended again | {d['all_suspended_s']} s | {d['runs_per_s']} runs/s | — | |")
     lines += ["", "| latency | p50 / p95 / p99 | target | |", "|---|---|---|---|",
@@ -51,9 +61,11 @@ def mode_lines(m: dict) -> list[str]:
                   f"| lone decision → run suspended | {_spread(lone['to_suspended'])} | p95 ≤ 0.5 s | "
                   f"{_met(lone['to_suspended']['p95'] is not None and lone['to_suspended']['p95'] <= 0.5)} |",
                   f"| campaign start → run suspended at its first step | {_spread(c['start_to_suspended'])} | — | |"]
-    lines += ["", "| query at this size | p50 | p95 | target | |", "|---|---|---|---|---|"]
+    lines += ["", "| query at this size | p50 | p95 | p50 CPU in this process | target | |",
+              "|---|---|---|---|---|---|"]
     for name, q in m["queries"].items():
-        lines.append(f"| {name} | {_ms(q['p50_s'])} | {_ms(q['p95_s'])} | p95 ≤ 50 ms | {_met(q['p95_s'] <= 0.05)} |")
+        lines.append(f"| {name} | {_ms(q['p50_s'])} | {_ms(q['p95_s'])} | {_ms(q.get('cpu_here_p50_s'))} | p95 ≤ 50 ms "
+                     f"| {_met(q['p95_s'] <= 0.05)} |")
     if "idle_at_100_waiting" in m:
         a, b = m["idle_at_100_waiting"], m["idle_at_all_waiting"]
         lines += ["", f"| idle: resident memory, CPU | at 100 waiting cases | at {m['waiting_cases']:,} waiting | "

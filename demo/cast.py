@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
+from models.catalogue import Disposition
+from models.codes import Action
 
 STORE_FILE = "lostcontact-demo.sqlite"
 BASE = "TOWN"
@@ -156,8 +157,6 @@ def _witness(plan: CasePlan, stage: str) -> str:
 
 
 def _label(code: str) -> str:
-    from models.catalogue import Disposition
-
     return Disposition(code).label
 
 
@@ -166,8 +165,6 @@ def _short(title: str) -> str:
 
 
 def _opinion(action, title: str, plan: CasePlan) -> str:
-    from models.codes import Action
-
     return {
         Action.TALK: "已与本人谈话，本人认识到长期未参加组织生活的错误，表示今后按时参加组织生活、交纳党费",
         Action.OPINION: f"支委会研究，同意{title}",

@@ -6,9 +6,19 @@ import datetime as dt
 import time
 from collections import Counter
 from typing import Any
+from uuid import UUID
 
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from sqlalchemy import select
 
+from casework.cases import case_summary
+from casework.queries import inbox, statistics
+from models.statistics import HEADINGS, RELATIONS, broken_relations
+from models.store import Case, FollowUp, Member, Notification, Organisation
 from models.timing import local_date
+from reports import export_forms
+from tasks.prefect_api import cancel_if_scheduled
 
 from .cast import BASE, SCENARIOS, STORE_FILE
 
@@ -16,13 +26,6 @@ from .cast import BASE, SCENARIOS, STORE_FILE
 class Ending:
 
     def finish(self) -> dict[str, Any]:
-        from sqlalchemy import select
-
-        from casework.cases import case_summary
-        from casework.queries import inbox, statistics
-        from models.statistics import HEADINGS, RELATIONS, broken_relations
-        from models.store import Case, Member, Notification, Organisation
-
         self.drain()
         final = self.now
         with self.store.reading() as s:
@@ -97,8 +100,6 @@ class Ending:
         }
 
     def export(self, final: dt.datetime) -> dict[str, list[str]]:
-        from reports import export_forms
-
         self.say("正在导出表格文书…")
         with self.store.reading() as s:
             return export_forms(s, BASE, self.dir / "forms", campaign_id=self.campaign_id, leader="赵国强",
@@ -107,11 +108,6 @@ class Ending:
 
     def count_runs(self, cases: list[dict[str, Any]]) -> dict[str, int]:
         """Where each case run stands in Prefect (read from the server, not from the store)."""
-        from uuid import UUID
-
-        from prefect import get_client
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
         ids = [UUID(c["flow_run_id"]) for c in cases if c["flow_run_id"]]
         states: dict[str, str] = {}
         with get_client(sync_client=True) as client:
@@ -132,10 +128,7 @@ class Ending:
         follow-ups: a runner serving another store on that server would execute them there one day."""
         if self.server is not None and not self.keep_server:
             return 0
-        from sqlalchemy import select
 
-        from models.store import FollowUp
-        from tasks.prefect_api import cancel_if_scheduled
 
         with self.store.reading() as s:
             ids = [r for r in s.scalars(select(FollowUp.flow_run_id)) if r]

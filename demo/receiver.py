@@ -10,8 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-
-
 class Receiver:
     """A tiny HTTP endpoint on 127.0.0.1 for Apprise's json:// notifications, so the demo shows messages really
     delivered without sending anything off this machine."""

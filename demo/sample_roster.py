@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 from dateutil.relativedelta import relativedelta
 
 from models.codes import Occupation, Situation
@@ -262,8 +263,6 @@ def write_csv(rows: list[dict[str, Any]], path, *, encoding: str = "utf-8-sig") 
 def write_xlsx(rows: list[dict[str, Any]], path, *, date_cells: bool = True, sheet: str = "党员名册") -> Path:
     """Write rows as an XLSX sheet, header in row 1. ID numbers and phones stay text; with `date_cells`, full ISO
     dates in the date columns become real Excel date cells, as a typed-in sheet has them."""
-    import openpyxl
-
     path = Path(path)
     headers = _headers(rows)
     book = openpyxl.Workbook(write_only=True)

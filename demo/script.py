@@ -26,11 +26,41 @@ from pathlib import Path
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from prefect import get_client
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
+from caserunner.deployments import apply_deployments
+from caserunner.runner import CaseRunner
+from casework.db import shared_store
+from casework.followups import fire_due
+from casework.orgs import import_organisations
+from casework.roster import import_roster_file
+from demo.sample_roster import generate_sample, write_csv
+from deploy.server import free_port, healthy
+from deploy.up import start_services
+from flows.campaign import campaign_flow
+from models.codes import Action, Body, MemberKind, Situation
+from models.store import Case, Member
 from models.timing import LOCAL_TZ, UTC, local_date
+from tasks import prefect_api
 
-from .cast import (SCENARIOS, BASE, BRANCHES, DEFAULT_PORT, EXTRAS_FULL, EXTRAS_PROBATIONARY, FOLLOWUP_LABEL, NOTIFIED_PERSON,
-                   ORGANISATIONS, PEOPLE, PRIORITY, PROBATIONARY_PRIORITY, STORE_FILE, CasePlan)
+from .cast import (
+    BASE,
+    BRANCHES,
+    DEFAULT_PORT,
+    EXTRAS_FULL,
+    EXTRAS_PROBATIONARY,
+    FOLLOWUP_LABEL,
+    NOTIFIED_PERSON,
+    ORGANISATIONS,
+    PEOPLE,
+    PRIORITY,
+    PROBATIONARY_PRIORITY,
+    SCENARIOS,
+    STORE_FILE,
+    CasePlan,
+)
 from .ending import Ending
 from .receiver import Receiver, _port_busy, _quiet_prefect
 from .story import Story
@@ -74,9 +104,6 @@ class Demo(Story, Ending):
         os.environ["LOSTCONTACT_REPORTS_DIR"] = str(self.dir / "reports")
 
     def start_prefect(self) -> None:
-        from deploy.server import free_port, healthy
-        from deploy.up import start_services
-
         given = os.environ.get("PREFECT_API_URL")
         port = self.port
         if not (given and healthy(given)) and not healthy(f"http://127.0.0.1:{port}/api"):
@@ -92,12 +119,6 @@ class Demo(Story, Ending):
     def apply_deployments(self) -> None:
         """Register our deployments. A server we reuse may already serve `lostcontact up` with its schedules and
         parameters: deployments it already has are left as they are."""
-        from prefect import get_client
-        from prefect.exceptions import ObjectNotFound
-
-        from caserunner.deployments import apply_deployments
-        from tasks import prefect_api
-
         if self.server is None:
             names = (prefect_api.CASE_DEPLOYMENT, prefect_api.FOLLOWUP_DEPLOYMENT, prefect_api.SWEEP_DEPLOYMENT,
                      prefect_api.STATISTICS_DEPLOYMENT)
@@ -131,8 +152,6 @@ class Demo(Story, Ending):
     # ------------------------------------------------------------ the whole run
 
     def run(self) -> dict[str, Any]:
-        from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
-
         _quiet_prefect()
         self.fresh_folder()
         self.start_prefect()
@@ -148,9 +167,6 @@ class Demo(Story, Ending):
                 self.server.stop()
 
     def _run(self) -> dict[str, Any]:
-        from casework.db import shared_store
-        from caserunner.runner import CaseRunner
-
         self.store = shared_store(self.store_url)
         self.store.upgrade()
         self.say(f"演示数据库：{self.dir / STORE_FILE}")
@@ -186,8 +202,6 @@ class Demo(Story, Ending):
                  f"；流程推进{segments}段" + (f"；{note}" if note else ""))
 
     def fire_due(self) -> dict[str, int]:
-        from casework.followups import fire_due
-
         kinds = Counter(f.kind for f in fire_due(self.store, self.now) if f.fired)
         self.fired.update(kinds)
         return dict(kinds)
@@ -195,8 +209,6 @@ class Demo(Story, Ending):
     # ------------------------------------------------------------ organisations and roster
 
     def setup_orgs(self) -> None:
-        from casework.orgs import import_organisations
-
         people = [dict(p) for p in PEOPLE]
         for p in people:
             if p["id"] == NOTIFIED_PERSON:
@@ -209,9 +221,6 @@ class Demo(Story, Ending):
         self.say(f"组织：{result.organisations_created}个，人员：{result.people}人")
 
     def import_roster(self) -> None:
-        from casework.roster import import_roster_file
-        from demo.sample_roster import generate_sample, write_csv
-
         bad = min(5, max(2, self.members // 10))
         sample = generate_sample(BRANCHES, self.members, seed=self.seed, as_of=self.start_date, lost_fraction=0.4,
                                  bad_rows=bad)
@@ -243,8 +252,6 @@ class Demo(Story, Ending):
     # ------------------------------------------------------------ the campaign
 
     def start_campaign(self) -> None:
-        from flows.campaign import campaign_flow
-
         self.campaign_id = f"DEMO{self.start_date:%Y%m%d}"
         s = self.start_date
         phases = {"verify": (s + dt.timedelta(days=1)).isoformat(), "search": (s + dt.timedelta(days=16)).isoformat(),
@@ -258,9 +265,6 @@ class Demo(Story, Ending):
         self._plan(result["case_ids"])
 
     def _plan(self, case_ids: list[str]) -> None:
-        from models.codes import MemberKind, Situation
-        from models.store import Case, Member
-
         with self.store.reading() as s:
             rows = [(c, s.get(Member, c.member_id)) for c in (s.get(Case, cid) for cid in case_ids)]
         info = {c.id: (m.name, c.branch_id, m.kind is MemberKind.PROBATIONARY, m.situation is Situation.ABROAD)
@@ -300,8 +304,6 @@ class Demo(Story, Ending):
         return f"{branch.lower()}_org"
 
     def decider(self, plan: CasePlan, body, action) -> str:
-        from models.codes import Action, Body
-
         if body is Body.GENERAL_MEETING:
             return self.organiser(plan.branch_id)  # the organisation member records the meeting's resolution
         if body in (Body.BRANCH, Body.BRANCH_COMMITTEE):

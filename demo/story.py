@@ -7,11 +7,29 @@ from collections import Counter
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from sqlalchemy import func, select
 
+from casework.cases import open_step_of
+from casework.dispositions import decide_step, file_material, judge_correction, propose_disposition
+from casework.search import record_attempt
+from models.catalogue import procedure
+from models.codes import Action, Body, CaseState, FollowUpKind, Stage, StepKind
+from models.store import Case, DispositionRow, FollowUp
 from models.timing import local_date
 
-from .cast import (FOUND_TEXT, MEETINGS, PROPOSALS, SEARCH_END, SEARCH_TEXT, SUSPEND_GROUNDS, CasePlan, _label, _opinion,
-                   _short, _witness)
+from .cast import (
+    FOUND_TEXT,
+    MEETINGS,
+    PROPOSALS,
+    SEARCH_END,
+    SEARCH_TEXT,
+    SUSPEND_GROUNDS,
+    CasePlan,
+    _label,
+    _opinion,
+    _short,
+    _witness,
+)
 
 
 class Story:
@@ -25,9 +43,6 @@ class Story:
         self.two_years_on()
 
     def search_rounds(self) -> None:
-        from casework.search import record_attempt
-        from models.codes import Stage
-
         stages = [("direct", 2, "直接联系"), ("network", 6, "人际查找"), ("department", 10, "部门查找"),
                   ("other", 14, "其他方式查找")]
         for stage, day, title in stages:
@@ -67,17 +82,12 @@ class Story:
             self.round(title, counts)
 
     def _searching_at(self, case_id: str, stage: str) -> bool:
-        from models.codes import CaseState
-        from models.store import Case
-
         with self.store.reading() as s:
             case = s.get(Case, case_id)
             return case.state is CaseState.SEARCHING and case.search_stage is not None and \
                 case.search_stage.value == stage
 
     def propose_round(self, day: int) -> None:
-        from casework.dispositions import propose_disposition
-
         counts = Counter()
         for n, plan in enumerate(self.plans.values()):
             if plan.scenario in ("dead", "searching"):
@@ -96,10 +106,6 @@ class Story:
         self.round("调查核实并提出处置意见", counts, note="材料随即归档")
 
     def file_materials(self, plan: CasePlan) -> int:
-        from casework.dispositions import file_material
-        from models.catalogue import procedure
-        from models.store import Case, DispositionRow
-
         with self.store.reading() as s:
             case = s.get(Case, plan.case_id)
             row = s.get(DispositionRow, case.disposition_id) if case.disposition_id else None
@@ -136,19 +142,11 @@ class Story:
             day += every
 
     def _open_review(self, case_id: str):
-        from casework.cases import open_step_of
-        from models.codes import StepKind
-
         with self.store.reading() as s:
             step = open_step_of(s, case_id)
             return step if step is not None and step.kind is StepKind.REVIEW else None
 
     def decide(self, plan: CasePlan, step) -> str:
-        from casework.dispositions import decide_step
-        from models.catalogue import procedure
-        from models.codes import Action, Body
-        from models.store import DispositionRow
-
         with self.store.reading() as s:
             row = s.get(DispositionRow, step.disposition_id)
             proc = procedure(row.code, row.catalogue_version)
@@ -184,13 +182,6 @@ class Story:
     def half_year(self) -> None:
         """Half a year on: the correction periods end (fired by the sweep) and the branch committee judges them; a
         suspended member applies in writing for restoration, inside the two years."""
-        from sqlalchemy import func, select
-
-        from casework.cases import open_step_of
-        from casework.dispositions import judge_correction, propose_disposition
-        from models.codes import FollowUpKind, StepKind
-        from models.store import FollowUp
-
         with self.store.reading() as s:
             due = s.scalar(select(func.max(FollowUp.due_at)).where(FollowUp.kind == FollowUpKind.CORRECTION_END))
         base = local_date(due) + dt.timedelta(days=1) if due else local_date(self.now) + relativedelta(months=6)
@@ -238,8 +229,6 @@ class Story:
     def two_years_on(self) -> None:
         """Two years and a bit after the suspensions: the sweep fires the two-year reviews (the removal procedure
         opens by rule); materials are filed and a few more steps decided."""
-        from models.store import Case
-
         with self.store.reading() as s:
             suspended = [s.get(Case, cid).suspended_at for cid in self.plans]
         latest = max((m for m in suspended if m is not None), default=self.now)
