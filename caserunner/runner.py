@@ -24,8 +24,7 @@ from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId
                                             FlowRunFilterExpectedStartTime, FlowRunFilterState,
                                             FlowRunFilterStateType)
 from prefect.client.schemas.objects import StateType
-from prefect.client.schemas.responses import SetStateStatus
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import Abort, ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Scheduled
 
@@ -35,6 +34,7 @@ from models.timing import utcnow
 from tasks import prefect_api
 
 from . import engine
+from .deployments import TAGS as DEPLOYMENT_TAGS
 from flows.case import case_flow
 from flows.followups import daily_sweep, followup_flow, statistics_flow
 from flows.notify import NOTIFY_DAILY_DEPLOYMENT, NOTIFY_QUEUE_DEPLOYMENT, notify_daily, notify_flush
@@ -65,6 +65,7 @@ class CaseRunner:
         self.segments = 0
         self.errors = 0
         self.on_segment = on_segment  # called with (case_id, monotonic time) after each segment, for benchmarks
+        self._case_flow_id = None
         os.environ.setdefault("LOSTCONTACT_DB_URL", store.url)
         shared_store(store.url)  # tasks find this store through the shared handle
         engine.apply_cuts()
@@ -184,42 +185,68 @@ class CaseRunner:
     def advance(self, claim: runs.Claim, info: runs.CaseRunInfo) -> str:
         """Bring the case's run to the step the store shows: create, resume or re-run it, then execute it here.
 
-        The common case costs two calls before the segment: the resume, tried first, and the fresh read the engine
-        needs after it. A run that was not paused (just created in bulk, or left behind by a failure) costs the read
-        only, or the one wasted resume."""
+        No call before the segment. The run is executed as the runner knows it (`engine.known_run`), and the engine's
+        proposal of Running is the resume: Prefect's orchestration takes a Suspended run to Running and marks it as
+        resuming (the run count becomes 2 at the first resume and stays), and a Scheduled one too (created in bulk by a campaign). What moved the case on
+        is in the store, which the flow reads first; it is not also written to Prefect as the run's input.
+        `prefect.flow_runs.resume_flow_run` would first read the run, check and store that input and put a
+        Scheduled("Resuming") state in between, for a worker to pick up: three more calls, which cost half of a
+        segment's server CPU, and nothing here needs them.
+
+        A run requeued by the repair sweep may be in any state: it is read first and put right (`_recover`), as is a
+        run found elsewhere after the fact: Prefect refuses Running from a Completed state with a result, the engine
+        then ends without executing the flow (`engine.NotStarted`); a run deleted from the server (404) gets a new
+        one. A run left Running by a runner that died mid-segment, or failed, is re-executed from the top, as the
+        store wants (Prefect allows Running from both)."""
         client = self.client()
         if info.flow_run_id is None:
             return self._start(client, info)
-        run_id = UUID(info.flow_run_id)
-        if "case_opened" not in claim.events:  # a run that already ran once waits on a suspend: resume it
-            try:
-                resumed = self._resume(client, run_id, claim)
-            except ObjectNotFound:
-                return self._start(client, info)  # lost with a wiped server: the case gets a new run
-            if resumed:
-                return engine.execute(case_flow, client, client.read_flow_run(run_id))
+        if "repair" in claim.events:  # requeued because the run is behind the store: it may be in any state
+            return self._recover(client, info)
+        try:
+            return engine.execute(case_flow, client, self._known_run(client, info), write_back=False,
+                                  must_start=True)
+        except ObjectNotFound:
+            return self._start(client, info)  # lost with a wiped server: the case gets a new run
+        except (engine.NotStarted, Abort):
+            return self._recover(client, info)
+
+    def _known_run(self, client, info: runs.CaseRunInfo):
+        spec = prefect_api.case_run_spec(info)
+        deployment_id = prefect_api.deployment_id(prefect_api.CASE_DEPLOYMENT, client)
+        if self._case_flow_id is None:  # one server per runner: the case flow's ID, read once
+            self._case_flow_id = client.read_deployment(deployment_id).flow_id
+        return engine.known_run(case_flow, UUID(info.flow_run_id), flow_id=self._case_flow_id,
+                                deployment_id=deployment_id, name=spec["name"], parameters=spec["parameters"],
+                                tags=[*spec["tags"], *DEPLOYMENT_TAGS])
+
+    def _finished(self, case_id: str) -> bool:
+        with self.store.reading() as s:
+            return runs.position(s, case_id).finished
+
+    def _recover(self, client, info: runs.CaseRunInfo) -> str:
+        """The run may not be where a segment starts: read it and put it right. A completed run cannot go on (even
+        one Prefect would let run again, completed without a result): the case gets a new run."""
         run = self._read(client, info.flow_run_id)
         if run is None:
             return self._start(client, info)
         state = run.state
-        if state.is_paused():
-            self._resume(client, run_id, claim)
-            run = client.read_flow_run(run_id)
-        elif state.is_completed():
-            with self.store.reading() as s:
-                if runs.position(s, info.case_id).finished:
-                    return "Completed"
+        if state.is_completed():
+            if self._finished(info.case_id):
+                return "Completed"
             # The store moved on after the run finished (it should not): give the case a new run.
             return self._start(client, info)
-        elif state.is_running() or state.is_final():
-            # Running although we hold the case's claim: its runner died mid-segment. Failed or crashed: a bug or an
-            # outage. Either way the store says where the case stands, so the run re-executes from the top.
+        if not (state.is_paused() or state.is_scheduled()):
+            # Failed or crashed: a bug or an outage; cancelled by hand. The store says where the case stands, so the
+            # run re-executes from the top.
             client.set_flow_run_state(run.id, Scheduled(message=f"replayed by {self.runner_id}"), force=True)
-            run = client.read_flow_run(run_id)
-        return engine.execute(case_flow, client, run)
+            run = client.read_flow_run(run.id)
+        return engine.execute(case_flow, client, run, write_back=False)
 
     def _start(self, client, info: runs.CaseRunInfo) -> str:
-        """A new run for the case (idempotent by key), executed at once: the object just created is fresh."""
+        """A new run for the case (idempotent by key), executed at once: the object just created is fresh. The flow's
+        version and retry policy are not written to it (the case flow has no retries; the run records the version
+        of the deployment it was created from)."""
         run = prefect_api.create_case_run(client, prefect_api.case_run_spec(info))
         if str(run.id) == info.flow_run_id:  # the key found the run we could not use: a new key, a new run
             run = prefect_api.create_case_run(client, prefect_api.case_run_spec(info, fresh=True))
@@ -227,16 +254,7 @@ class CaseRunner:
         if not run.state.is_scheduled():  # an earlier runner created it and died before it could record it
             client.set_flow_run_state(run.id, Scheduled(message=f"started by {self.runner_id}"), force=True)
             run = client.read_flow_run(run.id)
-        return engine.execute(case_flow, client, run)
-
-    @staticmethod
-    def _resume(client, run_id: UUID, claim: runs.Claim) -> bool:
-        """Resume a paused run with what moved the case on; False if it was not paused. Our thread's sync client, not
-        prefect.flow_runs.resume_flow_run, which builds an async client and reads the run first. The server checks
-        the input against the schema the run saved when it suspended."""
-        result = client.resume_flow_run(run_id, run_input={"event": claim.events[-1],
-                                                           "outbox_ids": list(claim.outbox_ids)})
-        return result.status is SetStateStatus.ACCEPT
+        return engine.execute(case_flow, client, run, write_back=False)
 
     @staticmethod
     def _read(client, run_id: str):

@@ -21,13 +21,15 @@ from tasks.case_tasks import file_papers, read_position, step_side_effects
 
 
 class Advance(RunInput):
-    """What the case runner hands a waiting run: which store event moved the case on."""
+    """The input a waiting run declares: its schema is saved with every suspend (what the Prefect UI's resume form
+    asks for). The case runner resumes a run without sending it: the flow reads where the case stands from the store."""
 
     event: str = "advance"
     outbox_ids: list[int] = []
 
 
-@flow(name="case", persist_result=True, log_prints=False)
+# Parameters are not validated by Prefect (a pydantic model built per segment): the runner passes the case's own.
+@flow(name="case", persist_result=True, log_prints=False, validate_parameters=False)
 def case_flow(case_id: str, member_name: str = "") -> str:
     waited: set[str] = set()
     while True:
