@@ -16,13 +16,16 @@ from typing import cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from models.accounts_store import AccessToken, Account, Invitation, WebSession
 from models.actor import Actor, Channel
+from models.admin_views import PersonLine
 from models.codes import Role
 from models.errors import NotFound, Refusal
 from models.store import AuditEvent, Organisation, Person, PersonRole
 
+from .access import visible_orgs
 from .db import Store
 from .orgs import descendants
 
@@ -326,3 +329,25 @@ def token_actor(store: Store, token: str | None, now: dt.datetime) -> Actor | No
             s.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=now))
             s.commit()
     return Actor(row.person_id, Channel.API, org_id=row.org_id, via=f"token:{row.id}")
+
+
+def people_of(session: Session, actor: Actor, now: dt.datetime, *, admin: bool) -> list[PersonLine]:
+    """The people of the organisations the actor sees (everyone, for a system administrator), with their roles,
+    whether the actor may invite them, and their sign-in state."""
+    orgs = None if admin else visible_orgs(session, actor)
+    q = select(Person, PersonRole.role, Organisation.name).join(PersonRole, PersonRole.person_id == Person.id) \
+        .join(Organisation, Organisation.id == PersonRole.org_id).order_by(Organisation.name, Person.name)
+    if orgs is not None:
+        q = q.where(PersonRole.org_id.in_(orgs))
+    accounts_ = {a.person_id: a for a in session.scalars(select(Account))}
+    people: dict[str, PersonLine] = {}
+    for person, role, org_name in session.execute(q).all():
+        line = people.get(person.id)
+        if line is None:
+            people[person.id] = line = PersonLine(id=person.id, name=person.name, roles=[], state="",
+                                                  may_invite=may_keep_person(session, actor, person.id))
+        line.roles.append(f"{org_name} · {role.label}")
+        account = accounts_.get(person.id)
+        line.state = ("未开通" if account is None or account.password_hash is None else
+                      "已锁定" if account.locked_until and account.locked_until > now else "已开通")
+    return list(people.values())

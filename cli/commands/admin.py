@@ -27,6 +27,7 @@ def db_upgrade(env) -> None:
     """建立或升级数据库表结构到最新版本（可重复执行）。
 
     新数据库在任何命令第一次使用时会自动建立；已有的数据库在软件升级后须运行本命令。"""
+    from models.admin_views import SchemaUpgraded
     from casework.db import Store
 
     from ..main import database_url, mask_url
@@ -36,8 +37,8 @@ def db_upgrade(env) -> None:
     before = _revision(store)
     store.upgrade()
     after = _revision(store)
-    output.emit(env, {"url": mask_url(store.url), "revision_before": before, "revision": after,
-                      "upgraded": before != after},
+    output.emit(env, SchemaUpgraded(url=mask_url(store.url), revision_before=before, revision=after,
+                                    upgraded=before != after),
                 lambda r: output.out(f"数据库 {r['url']}：" + (f"已由 {r['revision_before'] or '（空）'} 升级到 {r['revision']}"
                                                              if r["upgraded"] else f"已是最新版本 {r['revision']}")))
 
@@ -47,6 +48,7 @@ def db_upgrade(env) -> None:
 @pass_env
 def db_status(env) -> None:
     """显示数据库地址、当前表结构版本和最新版本。"""
+    from models.admin_views import SchemaStatus
     from alembic.script import ScriptDirectory
 
     from casework.db import Store
@@ -58,7 +60,7 @@ def db_status(env) -> None:
     env._store = store
     current = _revision(store)
     head = ScriptDirectory.from_config(config()).get_current_head()
-    output.emit(env, {"url": mask_url(store.url), "revision": current, "head": head, "up_to_date": current == head},
+    output.emit(env, SchemaStatus(url=mask_url(store.url), revision=current, head=head, up_to_date=current == head),
                 lambda r: output.fields([("数据库", r["url"]), ("当前版本", r["revision"] or "（未建立）"),
                                          ("最新版本", r["head"]), ("是否最新", r["up_to_date"])]))
 
@@ -178,10 +180,11 @@ class _Progress:
 @pass_env
 def catalogue(env) -> None:
     """处置方式目录：每种处置的适用情形、审批步骤、所需材料和统计栏目。"""
+    from models.admin_views import Catalogue, ProcedureLine
     from models.catalogue import CURRENT_VERSION, describe
 
-    rows = [asdict(r) for r in describe()]
-    output.emit(env, {"version": CURRENT_VERSION, "procedures": rows}, _render_catalogue)
+    rows = [ProcedureLine.model_validate(asdict(r)) for r in describe()]
+    output.emit(env, Catalogue(version=CURRENT_VERSION, procedures=rows), _render_catalogue)
 
 
 def _render_catalogue(r: dict) -> None:

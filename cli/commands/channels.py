@@ -113,10 +113,12 @@ def _render_test(r: dict) -> None:
 @pass_env
 def migrate(env) -> None:
     """把人员信息中的明文提醒地址（notify_urls）迁入加密的渠道表，并从人员信息中清除。"""
+    from models.admin_views import PeopleMigrated
     from casework.deliveries import migrate_person_urls
 
     moved = migrate_person_urls(env.store(), now=env.clock())
-    output.emit(env, {"people_migrated": moved}, lambda r: output.out(f"已迁移{r['people_migrated']}人的提醒地址。"))
+    output.emit(env, PeopleMigrated(people_migrated=moved),
+                lambda r: output.out(f"已迁移{r['people_migrated']}人的提醒地址。"))
 
 
 @channels.command("rekey")
@@ -124,10 +126,12 @@ def migrate(env) -> None:
 @pass_env
 def rekey(env) -> None:
     """密钥轮换：新密钥放在LOSTCONTACT_CHANNEL_KEY（或密钥文件）逗号分隔列表的最前面后，用新密钥重新加密全部渠道。"""
+    from models.admin_views import ChannelsRekeyed
     from casework.deliveries import rekey_channels
 
     done = rekey_channels(env.store(), now=env.clock())
-    output.emit(env, {"channels_rekeyed": done}, lambda r: output.out(f"已用新密钥重新加密{r['channels_rekeyed']}个渠道。"))
+    output.emit(env, ChannelsRekeyed(channels_rekeyed=done),
+                lambda r: output.out(f"已用新密钥重新加密{r['channels_rekeyed']}个渠道。"))
 
 
 @click.command()

@@ -28,12 +28,13 @@ def _base_url(given: str | None) -> str:
 @pass_env
 def invite(env, person_id: str, base_url: str | None) -> None:
     """为此人生成一次性登录链接（7天内有效），本人打开后设置密码。"""
+    from models.admin_views import Invitation
     from casework.accounts import invite as issue
 
     issued = issue(env.store(), person_id=person_id, actor=env.cli_actor(), now=env.clock())
     link = f"{_base_url(base_url)}/invite/{issued.token}"
-    output.emit(env, {"person_id": issued.person_id, "name": issued.person_name, "link": link,
-                      "expires_at": issued.expires_at.isoformat()},
+    output.emit(env, Invitation(person_id=issued.person_id, name=issued.person_name, link=link,
+                                expires_at=issued.expires_at.isoformat()),
                 lambda r: output.out(f"{r['name']}（{r['person_id']}）的一次性登录链接，{r['expires_at'][:16]}前有效：\n"
                                      f"{r['link']}"))
 
@@ -45,6 +46,7 @@ def invite(env, person_id: str, base_url: str | None) -> None:
 @pass_env
 def password(env, person_id: str, admin: bool) -> None:
     """直接设置此人的密码：在终端中输入，或从标准输入读取一行（不在命令行上出现）。"""
+    from models.admin_views import PasswordSet
     from casework.accounts import set_password_directly
 
     if sys.stdin.isatty():
@@ -52,7 +54,7 @@ def password(env, person_id: str, admin: bool) -> None:
     else:
         secret = sys.stdin.readline().rstrip("\n")
     set_password_directly(env.store(), person_id=person_id, password=secret, now=env.clock(), admin=admin)
-    output.emit(env, {"person_id": person_id, "admin": admin},
+    output.emit(env, PasswordSet(person_id=person_id, admin=admin),
                 lambda r: output.out(f"已设置{person_id}的密码" + ("，并设为系统管理员" if admin else "")))
 
 
@@ -64,10 +66,11 @@ def password(env, person_id: str, admin: bool) -> None:
 @pass_env
 def token(env, person_id: str, org_id: str | None, name: str) -> None:
     """为此人生成接口访问令牌（只显示这一次，库中只存其散列）。"""
+    from models.admin_views import TokenIssued
     from casework.accounts import create_token
     from models.actor import Actor, Channel
 
     actor = Actor(person_id, Channel.CLI, org_id=org_id, via=env.cli_actor().via)
     secret = create_token(env.store(), actor=actor, name=name, now=env.clock())
-    output.emit(env, {"person_id": person_id, "token": secret},
+    output.emit(env, TokenIssued(person_id=person_id, token=secret),
                 lambda r: output.out(f"{person_id}的访问令牌（请妥善保存，不会再次显示）：\n{r['token']}"))

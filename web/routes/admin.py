@@ -8,7 +8,7 @@ from sqlalchemy import select
 from casework import accounts
 from casework.access import visible_orgs
 from casework.deliveries import list_channels, remove_channel, set_channel, unreached
-from models.accounts_store import Account
+from models.admin_views import PersonLine
 from models.errors import Refusal
 from models.store import Organisation, Person, PersonRole
 
@@ -18,25 +18,9 @@ from ..deps import form_of, now_of, require_user, store_of, text
 router = APIRouter(include_in_schema=False)
 
 
-def _people(request: Request, user) -> list[dict]:
+def _people(request: Request, user) -> list[PersonLine]:
     with store_of(request).reading() as s:
-        orgs = None if user.is_admin else visible_orgs(s, user.actor())
-        q = select(Person, PersonRole.role, Organisation.name).join(PersonRole, PersonRole.person_id == Person.id) \
-            .join(Organisation, Organisation.id == PersonRole.org_id).order_by(Organisation.name, Person.name)
-        if orgs is not None:
-            q = q.where(PersonRole.org_id.in_(orgs))
-        rows = s.execute(q).all()
-        accounts_ = {a.person_id: a for a in s.scalars(select(Account))}
-        now = now_of(request)
-        people: dict[str, dict] = {}
-        for person, role, org_name in rows:
-            entry = people.setdefault(person.id, {"id": person.id, "name": person.name, "roles": [],
-                                                  "may_invite": accounts.may_keep_person(s, user.actor(), person.id)})
-            entry["roles"].append(f"{org_name} · {role.label}")
-            account = accounts_.get(person.id)
-            entry["state"] = ("未开通" if account is None or account.password_hash is None else
-                              "已锁定" if account.locked_until and account.locked_until > now else "已开通")
-        return list(people.values())
+        return accounts.people_of(s, user.actor(), now_of(request), admin=user.is_admin)
 
 
 def _channels(request: Request, user) -> dict:
