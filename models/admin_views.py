@@ -72,6 +72,16 @@ class PersonLine(View):
     state: str
 
 
+class FormsExported(View):
+    """`lostcontact export forms`: the files written, by paper (dossiers, roster, unreachable, ledger, statistics)."""
+
+    org_id: str
+    campaign_id: str | None = None
+    out_dir: str
+    count: int
+    files: dict[str, list[str]]
+
+
 class PeopleMigrated(View):
     people_migrated: int
 

@@ -49,6 +49,7 @@ def export_forms(env, org: str, out_dir: Path, campaign: str | None, table_file:
         table = {k: int(str(v).strip()) if str(v).strip().isdigit() else v for k, v in tables[0][1].items()}
     from casework.access import audit_read
     from casework.orgs import get_org
+    from models.admin_views import FormsExported
 
     from .views import scoped_orgs
 
@@ -61,9 +62,8 @@ def export_forms(env, org: str, out_dir: Path, campaign: str | None, table_file:
     files = {k: [str(p) for p in v] for k, v in written.items()}
     audit_read(env.store(), env.cli_actor(), env.clock(), what="export:forms", org_id=org, campaign=campaign,
                files=sum(len(v) for v in files.values()))
-    result = {"org_id": org, "campaign_id": campaign, "out_dir": str(out_dir),
-              "count": sum(len(v) for v in files.values()), "files": files}
-    output.emit(env, result, _render)
+    output.emit(env, FormsExported(org_id=org, campaign_id=campaign, out_dir=str(out_dir),
+                                   count=sum(len(v) for v in files.values()), files=files), _render)
 
 
 def _render(r: dict) -> None:
