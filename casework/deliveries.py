@@ -274,20 +274,18 @@ class Desk:
             select(PersonRole.person_id, PersonRole.role).where(PersonRole.org_id == org_id)) if role.may_decide})
 
     def known(self, keys: list[str]) -> set[str]:
-        found: set[str] = set()
-        with self.store.reading() as s:
-            for i in range(0, len(keys), 500):
-                found.update(s.scalars(select(Notification.dedupe_key)
-                                       .where(Notification.dedupe_key.in_(keys[i:i + 500]))))
-        return found
+        return self._present(Notification.dedupe_key, keys)
 
     def covered(self, step_ids: list[str]) -> set[str]:
         """The steps whose opening an announcement already covers."""
+        return self._present(StepAnnouncement.step_id, step_ids)
+
+    def _present(self, column: Any, values: list[str]) -> set[str]:
+        """Which of the values the column holds, asked 500 at a time (bound-parameter limits)."""
         found: set[str] = set()
         with self.store.reading() as s:
-            for i in range(0, len(step_ids), 500):
-                found.update(s.scalars(select(StepAnnouncement.step_id)
-                                       .where(StepAnnouncement.step_id.in_(step_ids[i:i + 500]))))
+            for i in range(0, len(values), 500):
+                found.update(s.scalars(select(column).where(column.in_(values[i:i + 500]))))
         return found
 
     def enqueue(self, messages: list[Outgoing], *, now: dt.datetime, cover: list[str] | None = None,

@@ -124,13 +124,21 @@ def _org_view(org: Organisation) -> dict[str, Any]:
             "county_or_higher": bool(org.county_or_higher)}
 
 
+def _numbered_specs(items: Any, noun: str, errors: list[str]) -> list[tuple[int, dict[str, Any]]]:
+    """The specs that are objects, numbered from 1 as the file lists them; any other entry named in errors."""
+    out = []
+    for n, spec in enumerate(items if isinstance(items, (list, tuple)) else [None], start=1):
+        if isinstance(spec, dict):
+            out.append((n, spec))
+        else:
+            errors.append(f"第{n}个{noun}：格式有误")
+    return out
+
+
 def _clean_orgs(organisations: Any, errors: list[str]) -> list[dict[str, Any]]:
     """Organisation specs with their ids and names through the entrance (models.text); bad ones named in errors."""
     out = []
-    for n, spec in enumerate(organisations if isinstance(organisations, (list, tuple)) else [None], start=1):
-        if not isinstance(spec, dict):
-            errors.append(f"第{n}个组织：格式有误")
-            continue
+    for n, spec in _numbered_specs(organisations, "组织", errors):
         try:
             org_id = clean(spec.get("id"), "org_id")
             parent = clean(spec.get("parent"), "org_id") or None
@@ -147,10 +155,7 @@ def _clean_orgs(organisations: Any, errors: list[str]) -> list[dict[str, Any]]:
 
 def _clean_people(people: Any, errors: list[str]) -> list[dict[str, Any]]:
     out = []
-    for n, spec in enumerate(people if isinstance(people, (list, tuple)) else [None], start=1):
-        if not isinstance(spec, dict):
-            errors.append(f"第{n}个人员：格式有误")
-            continue
+    for n, spec in _numbered_specs(people, "人员", errors):
         try:
             urls = spec.get("notify_urls")
             urls = [clean(u, _URL) for u in urls] if isinstance(urls, list) else clean(urls, Field("通知地址", 8000,

@@ -205,13 +205,9 @@ def check_row(row: dict[str, Any], *, present: set[str], branches: BranchIndex, 
     if rid is not None:
         values["id_number"] = rid.to_18()
 
-    gender = None
-    if text("gender"):
-        gender = GENDERS.get(text("gender").lower())
-        if gender is None:
-            reasons.append(f"性别“{text('gender')}”无效（应为男或女）")
-        else:
-            values["gender"] = gender
+    gender = _look_up(text("gender"), GENDERS, "性别", "男或女", reasons)
+    if gender is not None:
+        values["gender"] = gender
 
     birth, birth_month_only = None, False
     if text("birth_date"):
@@ -234,12 +230,9 @@ def check_row(row: dict[str, Any], *, present: set[str], branches: BranchIndex, 
             if text("org_category"):
                 _check_category(text("org_category"), branches.orgs[cast(str, branch_id)], warnings)
 
-    if text("kind"):
-        kind = KINDS.get(text("kind").lower())
-        if kind is None:
-            reasons.append(f"党员类别“{text('kind')}”无效（应为正式党员或预备党员）")
-        else:
-            values["kind"] = kind
+    kind = _look_up(text("kind"), KINDS, "党员类别", "正式党员或预备党员", reasons)
+    if kind is not None:
+        values["kind"] = kind
 
     for key, enum_cls in (("occupation", Occupation), ("situation", Situation)):
         if key not in present:
@@ -289,6 +282,16 @@ def check_row(row: dict[str, Any], *, present: set[str], branches: BranchIndex, 
     if values.get("situation") is Situation.OTHER and not values.get("remarks"):
         warnings.append("失去联系情形为⑦其他，备注中应注明具体原因")
     return checked
+
+
+def _look_up(raw: str, table: dict[str, Any], label: str, expected: str, reasons: list[str]) -> Any:
+    """A coded column's value (None when empty or not one of the table's words, then named in reasons)."""
+    if not raw:
+        return None
+    value = table.get(raw.lower())
+    if value is None:
+        reasons.append(f"{label}“{raw}”无效（应为{expected}）")
+    return value
 
 
 def _bad_date(key: str, raw: str) -> str:

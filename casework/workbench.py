@@ -30,15 +30,21 @@ INBOX_PAGE = 100  # a phone shows a page of work at a time; the filters narrow i
 
 # ---------------------------------------------------------------- inbox
 
-def inbox_for(session: Session, actor: Actor, now: dt.datetime, *, campaign_id: str | None = None,
-              branch_id: str | None = None, kind: str | None = None, limit: int = INBOX_PAGE) -> InboxView:
-    """What waits on the actor's organisations, due first, late marked; with the counts the navigation shows."""
-    orgs = acting_orgs(session, actor)
-    where = [Step.org_id.in_(orgs), Step.status == StepStatus.OPEN]
+def _case_filters(campaign_id: str | None, branch_id: str | None) -> list[ColumnElement[bool]]:
+    """The filters a list of work or of cases offers: one campaign, one branch."""
+    where: list[ColumnElement[bool]] = []
     if campaign_id:
         where.append(Case.campaign_id == campaign_id)
     if branch_id:
         where.append(Case.branch_id == branch_id)
+    return where
+
+
+def inbox_for(session: Session, actor: Actor, now: dt.datetime, *, campaign_id: str | None = None,
+              branch_id: str | None = None, kind: str | None = None, limit: int = INBOX_PAGE) -> InboxView:
+    """What waits on the actor's organisations, due first, late marked; with the counts the navigation shows."""
+    orgs = acting_orgs(session, actor)
+    where = [Step.org_id.in_(orgs), Step.status == StepStatus.OPEN, *_case_filters(campaign_id, branch_id)]
     if kind:
         where.append(Step.kind == StepKind(kind))  # type: ignore[call-arg, arg-type]  # lookup by value
     base = select(Step.id).join(Case, Case.id == Step.case_id).where(*where)
@@ -151,11 +157,7 @@ def member_line(member: Member) -> dict[str, Any]:
 def cases_list(session: Session, actor: Actor, *, campaign_id: str | None = None, branch_id: str | None = None,
                state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     orgs = visible_orgs(session, actor)
-    where: list[ColumnElement[bool]] = [Case.branch_id.in_(orgs)]
-    if campaign_id:
-        where.append(Case.campaign_id == campaign_id)
-    if branch_id:
-        where.append(Case.branch_id == branch_id)
+    where: list[ColumnElement[bool]] = [Case.branch_id.in_(orgs), *_case_filters(campaign_id, branch_id)]
     if state:
         where.append(Case.state == CaseState(state))  # type: ignore[call-arg, arg-type]  # lookup by value
     rows = session.execute(select(Case, Member, Organisation.name).join(Member, Member.id == Case.member_id)
