@@ -364,7 +364,7 @@ def run_mode(args, mode: str) -> dict:
                                     description="未果", witness="证明人", outcome="not_found")
             with store.reading() as s:  # the next step is in the inbox of whoever it waits on
                 shown = inbox(s, now=utcnow(), org_id=get(result, "open_step", "org_id"))
-            assert any(w["step_id"] == get(result, "open_step", "step_id") for w in shown)
+            assert any(get(w, "step_id") == get(result, "open_step", "step_id") for w in shown)
             to_inbox.append(time.perf_counter() - t)
         played = time.monotonic() - t0
         out["decisions"] = {"n": len(chosen), "played_s": round(played, 1),
