@@ -27,7 +27,7 @@ def listener(store):
 def test_a_committed_action_wakes_the_listener_once(store, orgs, listener):
     for i in range(3):
         add_member(store, name=f"成员{i}")
-    opened = start(store)["case_ids"]  # three outbox rows in one transaction
+    opened = start(store).case_ids  # three outbox rows in one transaction
     assert len(opened) == 3
     assert listener.wait(10) is True
     assert listener.wait(0.2) is False  # folded into the one wake-up
@@ -39,7 +39,7 @@ def test_a_committed_action_wakes_the_listener_once(store, orgs, listener):
 
 def test_a_refused_action_sends_nothing(store, orgs, listener):
     add_member(store, name="成员")
-    (case_id,) = start(store)["case_ids"]
+    (case_id,) = start(store).case_ids
     assert listener.wait(10) is True
     with pytest.raises(Refusal):  # the second stage before the first: refused, rolled back
         record_attempt(store, actor_id="sec1", case_id=case_id, stage="network", method="亲友", description="未果",
