@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -253,6 +254,8 @@ def main() -> None:
     args = ap.parse_args()
     order = [int(k) for k in args.order.split(",")]
     result = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "cores": os.cpu_count(),
+              "commit": subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                                       text=True).stdout.strip(),
               "command": "benchmarks/multiserver.py " + " ".join(sys.argv[1:]), "set_ups": []}
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
@@ -271,7 +274,7 @@ def main() -> None:
 
 
 def markdown(r: dict) -> str:
-    lines = [f"# One Prefect API server against two ({r['date']}, {r['cores']} cores)", "",
+    lines = [f"# One Prefect API server against two ({r['date']}, {r['cores']} cores, commit {r.get('commit')})", "",
              f"Command: `.venv/bin/python {r['command'].strip()}`. Prefect's multi-server set-up (deploy/cluster.py): "
              "API servers with `--no-services`, one background-services process, a private redis-server, one "
              "PostgreSQL for the Prefect database and the case store; the same case runners in every set-up, runner i "
