@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from models.catalogue import Column, Procedure, procedure
-from models.codes import Body, CaseState, Stage, StepKind, StepStatus
+from models.codes import Body, CampaignPhase, CaseState, Stage, StepKind, StepStatus
 from models.errors import ConcurrentEdit, NotFound, Refusal
 from models.rules import CaseFacts, OrgChain, check_actor
 from models.store import Campaign, CampaignPhaseRow, Case, CaseColumn, DispositionRow, Member, Person, Step
@@ -110,8 +110,6 @@ def open_step(work: Work, case: Case, *, kind: StepKind, body: Body, title: str,
 def _phase_due(work: Work, case: Case, kind: StepKind) -> dt.datetime | None:
     if case.campaign_id is None:
         return None
-    from models.codes import CampaignPhase
-
     phase = CampaignPhase.SEARCH if kind is StepKind.SEARCH else CampaignPhase.DISPOSE
     return work.session.scalar(select(CampaignPhaseRow.due_at).where(CampaignPhaseRow.campaign_id == case.campaign_id,
                                                                      CampaignPhaseRow.phase == phase))

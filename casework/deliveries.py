@@ -5,6 +5,7 @@ outcomes, retries, and who is not reached. notifications/ composes and sends; it
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -398,8 +399,6 @@ _last_migration: dict[str, float] = {}
 def migrate_now_and_then(store: Store, *, now: dt.datetime, every_seconds: float = 60.0) -> int:
     """`migrate_person_urls` at most once a minute per process and store: `orgs import` may still write clear
     `notify_urls`, and the case runner should not pay a query per segment for it."""
-    import time
-
     last = _last_migration.get(store.url)
     if last is not None and time.monotonic() - last < every_seconds:
         return 0

@@ -7,7 +7,7 @@ from typing import cast
 
 from sqlalchemy import func, select
 
-from models.catalogue import STARTED_BY, Contact, Disposition, procedure
+from models.catalogue import STARTED_BY, Contact, Disposition, procedure, procedures
 from models.codes import Body, CaseState, ReferralTarget, StepKind, StepStatus, Verdict
 from models.errors import Refusal
 from models.chronology import check_step_time
@@ -21,8 +21,8 @@ from models.views import (CorrectionJudged, DispositionProposed, MaterialFiled, 
 
 from .cases import (authorise, case_summary, close_step, current_disposition, facts, load_case, load_open_step,
                     open_step, open_step_of, proc_of, set_column)
-from .followups import cancel_followups, schedule_followup
 from .membership import disposition_in_effect
+from .schedule import cancel_followups, schedule_followup
 from .uow import Work, action
 
 
@@ -85,8 +85,6 @@ def _recent_removals(work: Work, branch_id: str) -> int:
 
 
 def _removal_procedures():
-    from models.catalogue import procedures
-
     return [p for p in procedures() if p.removal]
 
 

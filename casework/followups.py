@@ -14,41 +14,16 @@ from models.codes import Body, CaseState, FollowUpKind, FollowUpStatus, StepKind
 from models.errors import NotFound, Refusal
 from models.membership import MemberStatus
 from models.statistics import NEVER, counted_after_finding, pocket_counted_from
-from models.store import Case, DispositionRow, FollowUp, Member, Step, TransferLetter
+from models.store import Case, FollowUp, Member, Step, TransferLetter
 from models.text import checked_arguments
-from models.timing import correction_end_due, local_date, local_midnight, receipt_due, suspension_review_due
+from models.timing import local_date, local_midnight, receipt_due
 from models.views import FollowupFired, LetterIssued, ReceiptRecorded
 
 from .cases import case_summary, close_step, load_case, open_step, open_step_of, set_column
+from .dispositions import start_by_rule
 from .membership import open_case, open_case_of, transferred_out, why_not_open
-from .store_ids import next_id
+from .orgs import org_chain
 from .uow import Work, action
-
-
-def schedule_followup(work: Work, case: Case, kind: FollowUpKind, row: DispositionRow | None) -> FollowUp:
-    if kind is FollowUpKind.TWO_YEAR_REVIEW:
-        due = suspension_review_due(cast(dt.datetime, case.suspended_at))  # scheduled on suspension
-    elif kind is FollowUpKind.CORRECTION_END:
-        row = cast(DispositionRow, row)  # a correction period is a disposition's
-        due = correction_end_due(cast(dt.datetime, row.effective_at), int(row.params.get("correction_months", 6)))
-    else:
-        raise ValueError(f"{kind} is not scheduled from a disposition")
-    followup = FollowUp(id=next_id(work.session, FollowUp, f"{case.id}:{kind.value}:"), kind=kind, case_id=case.id,
-                        subject_id=row.id if row else None, due_at=due, status=FollowUpStatus.PENDING,
-                        created_at=work.now)
-    work.session.add(followup)
-    work.session.flush()
-    work.advance(case.id, "followup_scheduled", followup_id=followup.id, due_at=due.isoformat(), kind=kind)
-    return followup
-
-
-def cancel_followups(work: Work, case_id: str, kind: FollowUpKind, *, note: str) -> list[str]:
-    rows = work.session.scalars(select(FollowUp).where(FollowUp.case_id == case_id, FollowUp.kind == kind,
-                                                       FollowUp.status == FollowUpStatus.PENDING)).all()
-    for f in rows:
-        f.status, f.cancelled_at, f.note = FollowUpStatus.CANCELLED, work.now, note
-        work.advance(case_id, "followup_cancelled", followup_id=f.id)
-    return [f.id for f in rows]
 
 
 def due_followups(session, now) -> list[str]:
@@ -76,8 +51,6 @@ def fire_followup(work: Work, *, followup_id: str) -> FollowupFired:
 
 
 def _two_year_review(work: Work, f: FollowUp) -> tuple[str, str | None]:
-    from .dispositions import start_by_rule
-
     case = load_case(work, cast(str, f.case_id))  # scheduled from a case
     if case.state is not CaseState.SUSPENDED:
         return f"案件状态为“{case.state.label}”，不再按自行脱党处置", None
@@ -108,8 +81,6 @@ def _transfer_receipt(work: Work, f: FollowUp) -> tuple[str, str | None]:
     # Another letter's receipt (transferred) does not answer for this one: only an open case, death or removal do.
     if skip is not None and skip.code in ("open_case", MemberStatus.DEAD.value, MemberStatus.OUT.value):
         return f"逾期未收到回执；{skip.reason}", None
-    from .orgs import org_chain
-
     due_day = receipt_due(letter.issued_on, letter.validity_days)
     case = open_case(work, member, case_id=f"POCKET-{letter.id}", base_committee_id=org_chain(
         work.session, member.branch_id).base_committee,
@@ -189,8 +160,6 @@ def record_receipt(work: Work, *, letter_id: str, received_on: str) -> ReceiptRe
     """Record the receipt that came back for a letter. The receipt travels between the sending and the receiving
     base committee, and the sending side stays responsible until it is back (DOMAIN §9): so only the branch that
     issued the letter or its base committee records it."""
-    from .orgs import org_chain
-
     letter = work.session.get(TransferLetter, letter_id)
     if letter is None:
         raise NotFound("组织关系介绍信", letter_id)

@@ -238,10 +238,8 @@ def form_boxes(case: Case, steps, people: dict[str | None, str | None]) -> dict[
 
 
 def _box_of(step: Step) -> str | None:
-    from models.store import DispositionRow as D  # noqa: N817
-
     session = cast(Session, Session.object_session(step))  # a step read from the store
-    row = cast(D, session.get(D, step.disposition_id))  # only steps of a disposition come here
+    row = cast(DispositionRow, session.get(DispositionRow, step.disposition_id))  # only steps of a disposition come here
     return procedure(row.code, row.catalogue_version).steps[cast(int, step.step_index)].form_box
 
 
