@@ -425,6 +425,10 @@ def markdown(r: dict) -> str:
         lines.append(f"Previous / ours (CPU per segment, API calls per segment), ours / previous (runs/s): "
                      f"{r['previous_over_ours']}")
         lines.append("")
+        lines.append("Target of issue 22, CPU per segment (all processes) at most half of the previous revision's: "
+                     + "; ".join(f"{k} {v['cpu_per_segment']}× ({'met' if v['cpu_per_segment'] >= 2 else 'not met'})"
+                                 for k, v in r["previous_over_ours"].items()) + ".")
+        lines.append("")
     if r.get("ratio"):
         lines += [f"Ratio ours / Prefect Runner (runs/s): {r['ratio']}", ""]
     lines += ["## Prefect API calls per segment, by route", "",
