@@ -9,10 +9,12 @@ or by any other runner after the lease. On PostgreSQL an idle runner is woken by
 (`casework.outbox_signal`), so a person's decision does not wait for the next poll; SQLite is polled."""
 from __future__ import annotations
 
+import argparse
 import contextvars
 import datetime as dt
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -35,6 +37,7 @@ from tasks import prefect_api
 
 from . import engine
 from .deployments import TAGS as DEPLOYMENT_TAGS
+from .deployments import apply_deployments
 from flows.case import case_flow
 from flows.followups import daily_sweep, followup_flow, statistics_flow
 from flows.notify import NOTIFY_DAILY_DEPLOYMENT, NOTIFY_QUEUE_DEPLOYMENT, notify_daily, notify_flush
@@ -299,9 +302,6 @@ class CaseRunner:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m caserunner`: one case runner process (see deploy/ for running several)."""
-    import argparse
-    import signal
-
     parser = argparse.ArgumentParser(prog="python -m caserunner", description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=None, help="case store URL (default: LOSTCONTACT_DB_URL or the SQLite file)")
     parser.add_argument("--threads", type=int, default=None, help="segments executed at once (SQLite: 1)")
@@ -315,8 +315,6 @@ def main(argv: list[str] | None = None) -> int:
     store = shared_store(args.db)
     threads = args.threads or (1 if store.is_sqlite else 8)
     if args.apply_deployments:
-        from .deployments import apply_deployments
-
         apply_deployments()
     runner = CaseRunner(store, runner_id=args.id, threads=threads, run_logs=args.run_logs)
     stop = threading.Event()

@@ -13,6 +13,7 @@ from casework.queries import statistics
 from models.timing import utcnow
 
 from models.display import as_date, cn_date, period_text, quarter_period, safe_filename
+from .pdf import PdfPrinter
 from .html import (render_dossier_html, render_ledger_html, render_roster_html, render_statistics_html,
                    render_unreachable_html)
 from .sources import campaign_info, cases_under, org_name, org_secretary
@@ -86,8 +87,6 @@ def export_forms(session: Session, org_id: str, out_dir: str | os.PathLike, *, c
     written["statistics"].append(statistics_xlsx(table, out / f"{STATISTICS}.xlsx", **meta))
 
     if pdf:
-        from .pdf import PdfPrinter
-
         with PdfPrinter() as printer:
             for key, path in htmls:
                 written[key].append(printer.print(path.read_text(encoding="utf-8"), path.with_suffix(".pdf")))

@@ -23,7 +23,10 @@ from models.codes import FollowUpStatus
 from models.position import Position
 from models.timing import utcnow
 
+from reports import render_dossier_html
+
 from . import prefect_api
+from .notify_tasks import announce
 
 log = logging.getLogger("lostcontact.tasks")
 QUIET = dict(cache_policy=NO_CACHE, persist_result=False)
@@ -56,8 +59,6 @@ def step_side_effects(case_id: str, step_id: str | None, *, attempts: int = 3, d
 def _step_side_effects(case_id: str, step_id: str | None) -> dict:
     out = {}
     if step_id:
-        from .notify_tasks import announce
-
         out["notified"] = announce(shared_store(), step_id, now=utcnow())
     with shared_store().reading() as s:
         rows = runs.followups_to_sync(s, case_id=case_id)
@@ -84,10 +85,6 @@ def sync_followup_runs(rows: list[runs.FollowUpRun]) -> dict:
 @task(name="file-papers", retries=1, **QUIET)
 def file_papers(case_id: str) -> str | None:
     """Write the case's full-process record into the archive (one person, one file); rewritten only if changed."""
-    try:
-        from reports import render_dossier_html
-    except ImportError:  # the reports package is optional for the flow; the store keeps everything anyway
-        return None
     with shared_store().reading() as s:
         html = render_dossier_html(s, case_id)
     path = Path(os.environ.get("LOSTCONTACT_ARCHIVE_DIR", "var/archive")) / f"{case_id}.html"

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL
 from prefect.states import Cancelled, Scheduled
 
 CASE_DEPLOYMENT = "case/case"
@@ -22,8 +23,6 @@ _lock = threading.Lock()
 
 
 def deployment_id(name: str, client=None) -> UUID:
-    from prefect.settings import PREFECT_API_URL
-
     key = (str(PREFECT_API_URL.value()), name)
     with _lock:
         if key in _deployments:
