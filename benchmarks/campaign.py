@@ -442,18 +442,15 @@ def main(argv=None) -> int:
     # Modes of an earlier run that this one does not repeat are kept, each with the command that produced it.
     previous = out / "campaign.json"
     result = json.loads(previous.read_text()) if previous.exists() else {"modes": {}}
-    if args.store_only:
-        result["modes"]["postgres-store"] = {**run, **run_mode(args, "postgres-store")}
-    else:
-        if not args.skip_postgres:
-            result["modes"]["postgres"] = {**run, **run_mode(args, "postgres")}
-        if args.sqlite_cases:
-            result["modes"]["sqlite"] = {**run, **run_mode(args, "sqlite")}
-    (out / "campaign.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    (out / "campaign.md").write_text(markdown(result))
+    modes = ["postgres-store"] if args.store_only else (
+        ([] if args.skip_postgres else ["postgres"]) + (["sqlite"] if args.sqlite_cases else []))
+    for mode in modes:
+        result["modes"][mode] = {**run, **run_mode(args, mode)}
+        # Written after every mode: a later mode that fails leaves the earlier ones on record.
+        (out / "campaign.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        (out / "campaign.md").write_text(markdown(result))
     print(markdown(result))
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
