@@ -3,13 +3,12 @@ gets a case whose first step, the direct search, lands in the branch's inbox."""
 from __future__ import annotations
 
 import datetime as dt
-from sqlalchemy import select
 
 from models.chronology import check_campaign
-from models.codes import Body, CampaignPhase, CaseState, FollowUpKind, FollowUpStatus, OrgKind
+from models.codes import Body, CampaignPhase, FollowUpKind, FollowUpStatus, OrgKind
 from models.errors import Refusal
 from models.rules import check_actor
-from models.store import Campaign, CampaignPhaseRow, Case, FollowUp
+from models.store import Campaign, CampaignPhaseRow, FollowUp
 from models.text import checked_arguments
 from models.timing import LOCAL_TZ, UTC, local_midnight
 from models.views import CampaignStarted, SkippedMember
@@ -70,6 +69,8 @@ def start_campaign(work: Work, *, campaign_id: str, org_id: str, name: str, star
                        created_at=work.now))
     s.flush()
 
+    # Who gets a case: one read of the open cases, taken while no other transaction may open one, then the cases
+    # written set-wise (`casework.opening`: the rows `membership.open_case` writes, without a flush per row).
     hold_case_openings(s)
     already_open = open_cases_of(s)
     openings: list[Opening] = []
