@@ -29,6 +29,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.exceptions import Abort, ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Scheduled
+from sqlalchemy import inspect
 
 from casework import outbox_signal, runs
 from casework.db import Store, shared_store
@@ -312,7 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOSTCONTACT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Importing Prefect already configured logging (the root at WARNING), so basicConfig above may do nothing: our
+    # own lines get their level here and reach the root's handler by propagation.
+    logging.getLogger("lostcontact").setLevel(os.environ.get("LOSTCONTACT_LOG_LEVEL", "INFO"))
     store = shared_store(args.db)
+    if not inspect(store.engine).has_table("alembic_version"):  # an empty store, as `lostcontact` itself treats it
+        log.info("case runner: the store has no schema yet: creating it")
+        store.upgrade()
     threads = args.threads or (1 if store.is_sqlite else 8)
     if args.apply_deployments:
         apply_deployments()
