@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import apprise
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from models.channels_store import (FAILED, FAILED_FINAL, GROUP_SCHEMES, QUEUED, SENDING, SENT, SKIPPED, Channel,
+from models.channels_store import (FAILED, FAILED_FINAL, GROUP_SCHEMES, QUEUED, SENDING, SENT, SKIPPED, UNCERTAIN, Channel,
                                    Outgoing, Queued, StepAnnouncement, Target)
 from models.codes import Role
 from models.errors import NotFound, Refusal
@@ -210,12 +210,14 @@ def unreached(session: Session) -> dict[str, list[dict]]:
 
 
 def failures(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
-    """Messages given up after every retry (failed_final), newest first."""
-    rows = session.scalars(select(Notification).where(Notification.status == FAILED_FINAL)
+    """Messages given up after every retry (failed_final), and those whose sender died mid-send (uncertain: perhaps
+    delivered, not sent again), newest first."""
+    rows = session.scalars(select(Notification).where(Notification.status.in_([FAILED_FINAL, UNCERTAIN]))
                            .order_by(Notification.attempted_at.desc(), Notification.id.desc()).limit(limit))
     return [{"id": n.id, "kind": n.kind, "person_id": n.person_id, "org_id": n.org_id, "channel": n.channel,
              "case_id": n.case_id, "step_id": n.step_id, "tries": n.tries, "error": n.error,
-             "attempted_at": n.attempted_at.isoformat() if n.attempted_at else None} for n in rows]
+             "attempted_at": n.attempted_at.isoformat() if n.attempted_at else None, "status": n.status}
+            for n in rows]
 
 
 def delivery_counts(session: Session) -> dict[str, int]:
@@ -326,12 +328,12 @@ class Desk:
 
     def due(self, *, now: dt.datetime, lease: dt.timedelta, ids: list[int] | None = None,
             limit: int = 1000) -> list[Queued]:
-        """Rows to try now: queued or failed ones whose time has come, and claims left `sending` by a sender that
-        died (older than the lease) whatever became of their step."""
+        """Rows to try now: queued or failed ones whose time has come. (A claim left `sending` by a sender that died
+        is never tried again: give_up_stale.)"""
         with self.store.reading() as s:
-            q = (select(Notification).where(Notification.channel_id.is_not(None), or_(
-                and_(Notification.status.in_([QUEUED, FAILED]), Notification.next_attempt_at <= now),
-                and_(Notification.status == SENDING, Notification.attempted_at < now - lease)))
+            q = (select(Notification).where(Notification.channel_id.is_not(None),
+                                            Notification.status.in_([QUEUED, FAILED]),
+                                            Notification.next_attempt_at <= now)
                  .order_by(Notification.next_attempt_at, Notification.id).limit(limit))
             if ids is not None:
                 q = q.where(Notification.id.in_(ids[:1000]))
@@ -343,7 +345,7 @@ class Desk:
         with self.store.reading() as s:
             n, oldest = s.execute(select(func.count(), func.min(Notification.attempted_at)).where(
                 Notification.channel_id == channel_id, Notification.attempted_at > since,
-                Notification.status.in_([SENDING, SENT, FAILED, FAILED_FINAL]))).one()
+                Notification.status.in_([SENDING, SENT, FAILED, FAILED_FINAL, UNCERTAIN]))).one()
             return n, oldest
 
     def defer(self, row_id: int, until: dt.datetime) -> None:
@@ -357,15 +359,28 @@ class Desk:
         has it, it was sent meanwhile, or its tries are spent."""
         with self.store.writing() as s:
             taken = s.execute(
-                update(Notification).where(Notification.id == row.id, Notification.tries < max_tries, or_(
-                    and_(Notification.status.in_([QUEUED, FAILED]), Notification.next_attempt_at <= now),
-                    and_(Notification.status == SENDING, Notification.attempted_at < now - lease)))
+                update(Notification).where(Notification.id == row.id, Notification.tries < max_tries,
+                                           Notification.status.in_([QUEUED, FAILED]),
+                                           Notification.next_attempt_at <= now)
                 .values(status=SENDING, tries=Notification.tries + 1, attempted_at=now)
                 .execution_options(synchronize_session=False))
             s.commit()
             if cast("CursorResult[Any]", taken).rowcount != 1:
                 return None
             return s.scalar(select(Notification.tries).where(Notification.id == row.id))
+
+    def give_up_stale(self, *, now: dt.datetime, lease: dt.timedelta) -> int:
+        """Claims left `sending` longer than the lease: their sender died between taking them and recording the
+        outcome, so the message may have gone out. Sending it again could deliver it twice; it is marked uncertain
+        and listed with the failures for a person to check instead."""
+        with self.store.writing() as s:
+            done = s.execute(
+                update(Notification).where(Notification.status == SENDING, Notification.attempted_at < now - lease)
+                .values(status=UNCERTAIN, next_attempt_at=None,
+                        error="发送过程中断（发送进程在发出后、登记前退出），可能已送达；为免重复，不再重发")
+                .execution_options(synchronize_session=False))
+            s.commit()
+            return cast("CursorResult[Any]", done).rowcount
 
     def record(self, row_id: int, *, ok: bool, error: str | None, now: dt.datetime,
                retry_at: dt.datetime | None) -> None:

@@ -52,6 +52,8 @@ class StepAnnouncement(Base):
 
 QUEUED, SENDING, SENT, FAILED, FAILED_FINAL, SKIPPED = (
     "queued", "sending", "sent", "failed", "failed_final", "skipped_no_channel")
+# A claim whose sender died between taking it and recording the outcome: perhaps delivered, never sent again.
+UNCERTAIN = "uncertain"
 GROUP_SCHEMES = frozenset({"wecombot", "dingtalk", "feishu", "lark"})
 
 

@@ -227,6 +227,7 @@ class FailedMessage(View):
     tries: int
     error: str | None = None
     attempted_at: str | None = None
+    status: str = "failed_final"  # or "uncertain": the sender died mid-send, perhaps delivered, not sent again
 
 
 class DeliveryReport(View):

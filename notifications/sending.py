@@ -5,9 +5,10 @@ For each row whose time has come: the channel's rate limit is checked against th
 WeCom group bot takes 20 a minute: the 21st waits for the oldest to age out, it is not dropped); the row is claimed
 (status `sending`, committed before the send), sent through Apprise, and its outcome recorded. A failure is retried
 after BACKOFF (1, 5, 15, 60 minutes) up to MAX_TRIES attempts in all, then left `failed_final` and listed by
-`lostcontact notifications`. A claim whose sender died mid-send (`sending` for longer than LEASE) is taken again,
-whatever became of its step meanwhile: the dedupe key still allows one row, so delivery is at least once in that
-one case, exactly once otherwise."""
+`lostcontact notifications`. A claim whose sender died mid-send (`sending` for longer than LEASE) may have been
+delivered (the sender can die after the channel's answer and before recording it): it is never sent again, but
+marked `uncertain` and listed with the failures for a person to check. So no message is delivered twice; the
+reminders' cadence and the inbox cover the rare one lost that way."""
 from __future__ import annotations
 
 import datetime as dt
@@ -34,15 +35,16 @@ class Counts:
     skipped: int = 0
     already: int = 0
     waiting: int = 0  # held back by a channel's rate limit, still queued
+    uncertain: int = 0  # claims of a sender that died mid-send, given up on this call (not sent again)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def add(self, other: Counts) -> None:
-        for name in ("queued", "sent", "failed", "skipped", "already", "waiting"):
+        for name in ("queued", "sent", "failed", "skipped", "already", "waiting", "uncertain"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, Any]:
         return {"queued": self.queued, "sent": self.sent, "failed": self.failed, "skipped": self.skipped,
-                "already": self.already, "waiting": self.waiting, **self.extra}
+                "already": self.already, "waiting": self.waiting, "uncertain": self.uncertain, **self.extra}
 
 
 def retry_at(tries: int, now: dt.datetime) -> dt.datetime | None:
@@ -54,7 +56,7 @@ def retry_at(tries: int, now: dt.datetime) -> dt.datetime | None:
 
 def flush(desk: Desk, *, now: dt.datetime, ids: list[int] | None = None, limit: int = 1000) -> Counts:
     """Send what is due (only the rows `ids`, when given). Bounded: at most `limit` rows per call."""
-    counts = Counts()
+    counts = Counts(uncertain=desk.give_up_stale(now=now, lease=LEASE))
     held: dict[int, dt.datetime] = {}  # channel -> until when it is full, so a full channel costs one query a call
     for row in desk.due(now=now, lease=LEASE, ids=ids, limit=limit):
         profile = profile_of(row.scheme)

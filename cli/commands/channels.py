@@ -154,7 +154,9 @@ def _render_report(r: dict) -> None:
     output.out(f"收不到提醒的人员（无本人渠道，所在组织也无工作群，{len(r['people'])}人）：")
     output.print_table(["人员", "姓名", "所在组织"], [[p["person_id"], p["name"], "、".join(p["orgs"])]
                                                 for p in r["people"]], empty="（无）")
-    output.out(f"多次重试后仍发送失败的消息（{len(r['failed'])}条）：")
-    output.print_table(["编号", "类型", "收件", "渠道", "案件", "次数", "最后尝试"],
+    output.out(f"多次重试后仍发送失败、或发送中断情况不明（可能已送达，不再重发）的消息（{len(r['failed'])}条）：")
+    output.print_table(["编号", "类型", "收件", "渠道", "案件", "次数", "最后尝试", "状态"],
                        [[f["id"], f["kind"], f["person_id"] or f"组织 {f['org_id']}", f["channel"], f["case_id"] or "",
-                         f["tries"], output.local_time(f["attempted_at"])] for f in r["failed"]], empty="（无）")
+                         f["tries"], output.local_time(f["attempted_at"]),
+                         "情况不明" if f.get("status") == "uncertain" else "发送失败"] for f in r["failed"]],
+                       empty="（无）")

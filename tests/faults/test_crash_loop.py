@@ -163,7 +163,8 @@ def check(result: dict) -> None:
     assert notes["duplicates"] == 0 and notes["step_person_twice"] == 0, (where, notes)
     assert notes["rows"] == notes["distinct_keys"], (where, notes)
     assert not notes["open_steps_unannounced"], (where, notes["open_steps_unannounced"][:10])
-    assert notes["delivered"] <= notes["statuses"].get("sent", 0) + notes["statuses"].get("sending", 0), (where, notes)
+    assert "sending" not in notes["statuses"], (where, notes)  # every claim cut off mid-send was given up on
+    assert notes["delivered"] <= notes["statuses"].get("sent", 0) + notes["statuses"].get("uncertain", 0), (where, notes)
 
 
 def test_crash_loop_kills_runner_and_prefect_server_while_decisions_flow(world):

@@ -5,7 +5,7 @@ import datetime as dt
 import re
 import sqlite3
 
-from casework.deliveries import failures
+from casework.deliveries import delivery_report, failures
 from casework.queries import inbox
 from casework.search import record_attempt
 from models.codes import Stage, StepKind
@@ -176,7 +176,9 @@ def test_a_retry_that_succeeds_records_the_send(orgs, hook):
     assert flush(desk(orgs), now=T0 + dt.timedelta(hours=3)).sent == 0 and len(hook.delivered()) == 1
 
 
-def test_a_claim_left_by_a_killed_sender_is_taken_after_the_lease_even_once_the_step_closed(orgs, hook):
+def test_a_claim_left_by_a_killed_sender_is_never_sent_again_but_listed_as_uncertain(orgs, hook):
+    """The sender may die after the channel answered and before the row says so: sending the claim again could
+    deliver the message twice. After the lease it is marked uncertain and listed with the failures instead."""
     case_id, step_id = new_case(orgs)
     set_urls(orgs, "sec1", hook.url("sec1"))
     d = desk(orgs)
@@ -186,12 +188,17 @@ def test_a_claim_left_by_a_killed_sender_is_taken_after_the_lease_even_once_the_
     assert d.claim(row, now=T0, lease=LEASE, max_tries=MAX_TRIES) == 1
     record_attempt(orgs, actor_id="sec1", now=T0, case_id=case_id, stage="direct", method="打电话",
                    description="电话无人接听", witness="李四", outcome="not_found")  # the step closes
-    assert flush(d, now=T0 + LEASE - dt.timedelta(seconds=1)).sent == 0  # still within the lease
-    assert flush(d, now=T0 + LEASE + dt.timedelta(seconds=1)).sent == 1
-    assert flush(d, now=T0 + 3 * LEASE).sent == 0
-    assert len(hook.delivered("sec1")) == 1
+    within = flush(d, now=T0 + LEASE - dt.timedelta(seconds=1))
+    assert (within.sent, within.uncertain) == (0, 0)  # still within the lease: the sender may yet record it
+    after = flush(d, now=T0 + LEASE + dt.timedelta(seconds=1))
+    assert (after.sent, after.uncertain) == (0, 1)
+    assert flush(d, now=T0 + 3 * LEASE).as_dict()["sent"] == 0
+    assert hook.delivered("sec1") == []
     row, = rows(orgs, person_id="sec1")
-    assert (row.status, row.tries) == ("sent", 2)
+    assert (row.status, row.tries) == ("uncertain", 1)
+    with orgs.reading() as s:
+        listed = [f for f in delivery_report(s).failed if f.id == row.id]
+    assert [f.status for f in listed] == ["uncertain"] and "可能已送达" in (listed[0].error or "")
 
 
 def _opened_messages(store, step_id):
