@@ -28,7 +28,7 @@ def mode_lines(m: dict) -> list[str]:
     r = m["roster_import"]
     title = {"postgres": "PostgreSQL, Prefect server on PostgreSQL, our runner",
              "postgres-store": "PostgreSQL, the store alone (no Prefect server, no runner)",
-             "sqlite": "SQLite (store and Prefect server), one runner thread"}[m["mode"]]
+             "sqlite": "SQLite (store and Prefect server), one runner thread"}.get(m["mode"], m["mode"])
     lines = [f"## {title}: {r['members']:,} members, {c['cases']:,} cases (+{m['waiting_cases'] - c['cases']} pilot "
              f"cases)" + (f", runner threads {m['runner_threads']}" if m.get("with_runner") else ""), "",
              f"`.venv/bin/python {m['command']}` at commit {m['commit']}, {m['when']}; machine speed (a fixed "
