@@ -22,6 +22,7 @@ from models.views import FollowupFired, LetterIssued, ReceiptRecorded
 from .cases import case_summary, close_step, load_case, open_step, open_step_of, set_column
 from .dispositions import start_by_rule
 from .membership import open_case, open_case_of, transferred_out, why_not_open
+from .opening import hold_case_openings
 from .orgs import org_chain
 from .uow import Work, action
 
@@ -77,6 +78,7 @@ def _transfer_receipt(work: Work, f: FollowUp) -> tuple[str, str | None]:
     if letter.receipt_on is not None:
         return "回执已收到", None
     member = cast(Member, work.session.get(Member, letter.member_id))  # foreign key
+    hold_case_openings(work.session)  # a campaign starting at this moment must not open a second case for them
     skip = why_not_open(member, open_case_of(work.session, member.id))
     # Another letter's receipt (transferred) does not answer for this one: only an open case, death or removal do.
     if skip is not None and skip.code in ("open_case", MemberStatus.DEAD.value, MemberStatus.OUT.value):
