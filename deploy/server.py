@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psycopg
 
 QUIET_SERVICES = {
     "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED": "false",
@@ -51,8 +52,6 @@ def ensure_pg_database(admin_url: str, name: str) -> str:
     The Prefect database commits without waiting for its WAL flush (`synchronous_commit = off`, for this database
     only): a crash may lose its last few hundred milliseconds of run states, never a decision, which the case store
     holds (it keeps PostgreSQL's default); the repair sweep puts such runs back in step."""
-    import psycopg
-
     with psycopg.connect(admin_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -62,8 +61,6 @@ def ensure_pg_database(admin_url: str, name: str) -> str:
 
 
 def drop_pg_database(admin_url: str, name: str) -> None:
-    import psycopg
-
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

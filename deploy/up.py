@@ -18,6 +18,14 @@ import signal
 import threading
 from pathlib import Path
 
+import uvicorn
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from caserunner.deployments import apply_deployments
+from caserunner.runner import CaseRunner
+from casework.db import shared_store
+from web.app import Settings, create_app
+
 from .cluster import PrefectCluster, RedisServer, RunnerProcess, redis_answers
 from .server import PrefectServer, ensure_pg_database, healthy
 
@@ -46,10 +54,6 @@ def start_services(*, home: Path, prefect_db: str | None, port: int = DEFAULT_PO
 
 def start_web(store, *, host: str, port: int, base_url: str | None = None):
     """The web app in a thread of this process (uvicorn's own loop); returns the server to stop at the end."""
-    import uvicorn
-
-    from web.app import Settings, create_app
-
     url = base_url or f"http://{host}:{port}"
     app = create_app(store, Settings(base_url=url))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
@@ -79,14 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         return scaled(args)
 
     api_url, server = start_services(home=Path(args.home), prefect_db=args.prefect_db, port=args.port)
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            from casework.db import shared_store
-            from caserunner.deployments import apply_deployments
-            from caserunner.runner import CaseRunner
-
             store = shared_store()
             store.upgrade()
             apply_deployments(with_schedules=True, statistics_orgs=args.statistics_org)
@@ -95,7 +94,6 @@ def main(argv: list[str] | None = None) -> int:
                             base_url=os.environ.get("LOSTCONTACT_BASE_URL")) if args.web_port else None
             runner = CaseRunner(store, threads=threads, runner_id="local")
             stop = threading.Event()
-            import signal
 
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             log.info("case runner: %d thread(s); press Ctrl-C to stop", threads)
@@ -119,9 +117,6 @@ class SetUpRefused(SystemExit):
 def scaled(args) -> int:
     """Prefect's multi-server set-up, the web app and several runner processes, until SIGINT or SIGTERM."""
     # Imported here as in main(): the flows and Prefect load only once a command runs (the CLI imports this module).
-    from casework.db import shared_store
-    from caserunner.deployments import apply_deployments
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     store = shared_store()
     if store.is_sqlite:
