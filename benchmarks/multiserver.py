@@ -47,46 +47,13 @@ from deploy.cluster import PrefectCluster, RedisServer, RunnerProcess  # noqa: E
 from deploy.server import drop_pg_database, ensure_pg_database  # noqa: E402
 from models.codes import Stage  # noqa: E402
 from models.store import Case, OutboxRow  # noqa: E402
+from benchmarks.prefect_meter import cpu_of_pids as cpu_seconds  # noqa: E402
+from benchmarks.prefect_meter import postgres_pids  # noqa: E402
+from benchmarks.prefect_meter import tree as process_tree  # noqa: E402
 from tests.conftest import ORG_TREE  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 SECRETARY = {"B1": "sec1", "B2": "sec2"}  # tests/conftest.py's tree: who records a branch's direct search
-
-
-def cpu_seconds(pids) -> float:
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            pass
-    return total
-
-
-def process_tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            todo.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
-        except FileNotFoundError:
-            pass
-    return out
-
-
-def postgres_pids() -> list[int]:
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if (d / "comm").read_text().strip() == "postgres":
-                    pids.append(int(d.name))
-            except OSError:
-                pass
-    return pids
 
 
 def machine_busy_seconds() -> float:
