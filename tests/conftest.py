@@ -110,3 +110,25 @@ def orgs(store):
 
     import_organisations(store, actor_id=None, now=T0, **ORG_TREE)
     return store
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def unmigrated_store(request, tmp_path):
+    """A store with no schema yet, to migrate step by step (a schema of this process's own on PostgreSQL)."""
+    if request.param == "sqlite":
+        store = Store(f"sqlite:///{tmp_path / 'old.sqlite'}")
+        yield store
+        store.dispose()
+        return
+    schema = f"lostcontact_migration_{os.getpid()}"
+    admin = Store(PG_URL)
+    with admin.engine.begin() as c:
+        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    store = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    yield store
+    store.dispose()
+    with admin.engine.begin() as c:
+        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()

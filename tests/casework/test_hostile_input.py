@@ -121,17 +121,22 @@ def test_bad_cells_are_line_numbered_reasons(orgs, field, value, reason):
     assert _members(orgs) == 0
 
 
-def test_a_ten_megabyte_remark_in_xlsx_is_refused_with_its_line(orgs):
+def _xlsx_with_long_remark(length: int) -> bytes:
+    """Two members as a workbook, the second (line 3) with a remark of `length` characters."""
     book = openpyxl.Workbook()
     ws = book.active
     rows = [person("甲"), person("乙")]
     ws.append(list(rows[0]))
     for r in rows:
         ws.append(list(r.values()))
-    ws.cell(row=3, column=list(rows[0]).index("备注") + 1).value = "长" * 32_000  # Excel's cell limit is 32,767
+    ws.cell(row=3, column=list(rows[0]).index("备注") + 1).value = "长" * length
     data = io.BytesIO()
     book.save(data)
-    err = _refused(orgs, data.getvalue(), "名册.xlsx")
+    return data.getvalue()
+
+
+def test_a_ten_megabyte_remark_in_xlsx_is_refused_with_its_line(orgs):
+    err = _refused(orgs, _xlsx_with_long_remark(32_000), "名册.xlsx")  # Excel's cell limit is 32,767
     assert err.details["report"]["errors"][0]["line"] == 3
     assert "备注过长（32000字，最多2000字）" in err.details["report"]["errors"][0]["reasons"]
 
@@ -300,16 +305,7 @@ def test_a_date_argument_of_many_line_breaks_is_refused_without_being_echoed(org
 
 
 def test_a_ten_megabyte_cell_of_a_crafted_xlsx_is_refused_with_its_line(orgs):
-    book = openpyxl.Workbook()
-    ws = book.active
-    rows = [person("甲"), person("乙")]
-    ws.append(list(rows[0]))
-    for r in rows:
-        ws.append(list(r.values()))
-    ws.cell(row=3, column=list(rows[0]).index("备注") + 1).value = "长" * 10_000_000  # beyond Excel's own limit
-    data = io.BytesIO()
-    book.save(data)
-    err = _refused(orgs, data.getvalue(), "名册.xlsx")
+    err = _refused(orgs, _xlsx_with_long_remark(10_000_000), "名册.xlsx")  # beyond Excel's own limit
     # python-calamine stops reading a cell at Excel's 32,767 characters: still far over the field's limit
     assert err.code == "roster_has_errors"
     [error] = err.details["report"]["errors"]

@@ -6,13 +6,11 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import os
 
 import pytest
 from sqlalchemy import inspect, select, text
 
 from casework.campaigns import start_campaign
-from casework.db import Store
 from casework.orgs import import_organisations
 from casework.queries import member_id_of
 from casework.roster import import_roster_bytes
@@ -106,36 +104,14 @@ def test_not_found_never_echoes_a_whole_id_number(orgs):
     assert "11010119850520011X" not in err.value.message
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_store(request, tmp_path):
-    """A store with no schema yet, to migrate step by step."""
-    if request.param == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 'old.sqlite'}")
-        yield store
-        store.dispose()
-        return
-    from tests.conftest import PG_URL
-
-    schema = f"lostcontact_migration_{os.getpid()}"
-    admin = Store(PG_URL)
-    with admin.engine.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    store = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    yield store
-    store.dispose()
-    with admin.engine.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    admin.dispose()
 
 
-def test_existing_rows_are_encrypted_by_migration_0005_and_decrypted_by_its_downgrade(empty_store):
+def test_existing_rows_are_encrypted_by_migration_0005_and_decrypted_by_its_downgrade(unmigrated_store):
     from alembic import command
 
     from migrations import config, upgrade
 
-    store = empty_store
+    store = unmigrated_store
     first17 = "11010119850520011"
     id18 = first17 + check_character(first17)
     at = dt.datetime(2026, 1, 1)

@@ -4,38 +4,16 @@ due day; and it downgrades."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 
-import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
 from casework.db import Store
 from migrations import config
-from tests.conftest import PG_URL
 
 T = "2026-03-07 01:00:00"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def old_store(request, tmp_path):
-    if request.param == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 'old.sqlite'}")
-        yield store
-        store.dispose()
-        return
-    schema = f"lc_mig_{os.getpid()}"
-    admin = Store(PG_URL)
-    with admin.engine.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    store = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    yield store
-    store.dispose()
-    with admin.engine.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    admin.dispose()
 
 
 def rows(store, sql: str) -> list[tuple]:
@@ -43,10 +21,10 @@ def rows(store, sql: str) -> list[tuple]:
         return [tuple(r) for r in c.execute(text(sql))]
 
 
-def test_0004_backfills_member_state_and_downgrades(old_store):
-    cfg = config(old_store.engine)
+def test_0004_backfills_member_state_and_downgrades(unmigrated_store):
+    cfg = config(unmigrated_store.engine)
     command.upgrade(cfg, "0003")
-    with old_store.engine.begin() as c:
+    with unmigrated_store.engine.begin() as c:
         c.execute(text(f"INSERT INTO organisations (id, name, kind, county_or_higher, created_at) "
                        f"VALUES ('B1', '东村党支部', 'branch', false, '{T}')"))
         for mid, last in (("m1", "2025-01-01"), ("m2", "2025-01-01"), ("m3", "2025-01-01"), ("m4", None)):
@@ -69,16 +47,27 @@ def test_0004_backfills_member_state_and_downgrades(old_store):
                        f"('receipt:L-1', 'transfer_receipt', 'L-1', '2026-04-29 16:00:00', 'pending', '{T}')"))
     command.upgrade(cfg, "0004")
 
-    status = dict(rows(old_store, "SELECT id, status FROM members"))
+    status = dict(rows(unmigrated_store, "SELECT id, status FROM members"))
     assert status == {"m1": "active", "m2": "dead", "m3": "out", "m4": "active"}
-    last = {k: str(v) if v else None for k, v in rows(old_store, "SELECT id, last_contact_on FROM members")}
+    last = {k: str(v) if v else None for k, v in rows(unmigrated_store, "SELECT id, last_contact_on FROM members")}
     assert last == {"m1": "2026-03-20", "m2": "2025-01-01", "m3": "2026-03-19", "m4": None}
-    kept = {k: str(v) for k, v in rows(old_store, "SELECT id, last_contact_on FROM cases")}
+    kept = {k: str(v) for k, v in rows(unmigrated_store, "SELECT id, last_contact_on FROM cases")}
     assert kept == {"c1": "2025-01-01", "c2": "2025-01-01", "c3": "2025-01-01"}
-    (due,), = rows(old_store, "SELECT due_at FROM followups")
+    (due,), = rows(unmigrated_store, "SELECT due_at FROM followups")
     due = due if isinstance(due, dt.datetime) else dt.datetime.fromisoformat(str(due))
     assert due.replace(tzinfo=None) in (dt.datetime(2026, 4, 30, 16, 0),)  # midnight after 2026-04-30, Beijing
 
     command.downgrade(cfg, "0003")
-    assert "status" not in {c["name"] for c in inspect(old_store.engine).get_columns("members")}
-    assert "counted_from" not in {c["name"] for c in inspect(old_store.engine).get_columns("cases")}
+    assert "status" not in {c["name"] for c in inspect(unmigrated_store.engine).get_columns("members")}
+    assert "counted_from" not in {c["name"] for c in inspect(unmigrated_store.engine).get_columns("cases")}
+
+
+def test_alembic_own_command_line_migrates_the_store_named_by_the_environment(tmp_path, monkeypatch):
+    """migrations/env.py without an engine handed over (alembic's command line) opens LOSTCONTACT_DB_URL itself,
+    without casework: the store it names gets every table."""
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    monkeypatch.setenv("LOSTCONTACT_DB_URL", url)
+    command.upgrade(config(), "head")
+    store = Store(url)
+    assert {"cases", "members", "steps", "notifications"} <= set(inspect(store.engine).get_table_names())
+    store.dispose()
