@@ -5,10 +5,13 @@ opened it; and it counts in column A only once the member has been out of contac
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
+import pytest
 from sqlalchemy import select
 
 from casework.followups import fire_due, issue_transfer_letter, record_receipt
+from casework.opening import hold_case_openings
 from casework.queries import statistics
 from casework.search import record_attempt
 from models.codes import CaseState, FollowUpStatus, StepStatus
@@ -139,3 +142,20 @@ def test_a_pocket_member_still_unreachable_counts_once_six_months_have_passed(or
     with orgs.reading() as s:
         table = statistics(s, "TOWN", as_of=local("2026-09-01", 12))["table"]
     assert (table["A"], table["O"], table["W"]) == (1, 1, 1)
+
+
+def test_a_pocket_case_waits_for_a_campaign_deciding_who_gets_a_case(orgs):
+    """PostgreSQL: the missing receipt's case is decided under the lock a campaign start holds
+    (casework.opening.hold_case_openings), so the two cannot both open a case for the member."""
+    if orgs.is_sqlite:
+        pytest.skip("SQLite serialises its writers already (BEGIN IMMEDIATE)")
+    letter(orgs)
+    done = threading.Event()
+    with orgs.writing() as holder:
+        hold_case_openings(holder)  # a campaign start in progress, still deciding
+        worker = threading.Thread(target=lambda: (fire_due(orgs, local("2026-05-01")), done.set()))
+        worker.start()
+        assert not done.wait(1.5)  # the follow-up waits for the campaign's transaction
+        holder.rollback()
+    worker.join(30)
+    assert done.is_set() and case(orgs) is not None
